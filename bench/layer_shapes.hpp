@@ -1,0 +1,98 @@
+// bench/layer_shapes.hpp: every kernel-level layer of Tiny and Base at a given input size,
+// derived from the variant descriptions in pms/model/variants.hpp (never typed by hand).
+// One list drives the kernel microbenchmarks; tests may sweep it too.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pms/model/variants.hpp"
+
+namespace pms::bench {
+
+enum class LayerKind { stem, pointwise, depthwise, squeeze_excite, axial_attention, resize, avg_pool2x2 };
+
+// Activation as a string matching the act:: policy names ("linear", "relu", "relu6",
+// "hswish", "hsigmoid", "sigmoid", "segate").
+struct LayerShape {
+  LayerKind kind;
+  std::string name;  // PaddleSeg module path (first block of repeated SEA blocks)
+  int in_h, in_w;    // input spatial size
+  int cin, cout;     // channels (depthwise: cin == cout)
+  int kernel = 1, stride = 1;
+  std::string act = "linear";
+  int heads = 0, key_dim = 0, value_dim = 0;  // axial attention only
+  int out_h = 0, out_w = 0;                   // resize only
+};
+
+namespace detail {
+inline const char* act_name(BlockActivation a) { return a == BlockActivation::relu ? "relu" : "hswish"; }
+
+inline void add_sea_stage(std::vector<LayerShape>& out, const std::string& stage, const SeaStageSpec& s, int h, int w) {
+  const std::string p = "backbone." + stage + ".transformer_blocks.0.";
+  const int sh = conv_out_extent(h, 2), sw = conv_out_extent(w, 2);
+  const int dh = s.v_channels();
+  out.push_back({LayerKind::depthwise, p + "attn.stride_conv", h, w, s.dim, s.dim, 3, 2});
+  out.push_back({LayerKind::pointwise, p + "attn.qkv", sh, sw, s.dim, s.qkv_channels()});
+  out.push_back({LayerKind::depthwise, p + "attn.dwconv", sh, sw, s.qkv_channels(), s.qkv_channels(), 3, 1, "relu6"});
+  out.push_back({LayerKind::pointwise, p + "attn.pwconv", sh, sw, s.qkv_channels(), s.dim});
+  out.push_back({LayerKind::axial_attention, p + "attn[row]", sh, sw, s.qk_channels(), dh, 1, 1, "linear", s.heads, s.key_dim, s.value_dim()});
+  out.push_back({LayerKind::pointwise, p + "attn.proj_encode_row.1", sh, 1, dh, dh});
+  out.push_back({LayerKind::axial_attention, p + "attn[column]", sw, sh, s.qk_channels(), dh, 1, 1, "linear", s.heads, s.key_dim, s.value_dim()});
+  out.push_back({LayerKind::pointwise, p + "attn.proj_encode_column.1", 1, sw, dh, dh});
+  out.push_back({LayerKind::pointwise, p + "attn.proj.1", sh, sw, dh, s.dim, 1, 1, "hsigmoid"});
+  out.push_back({LayerKind::resize, p + "attn[upsample]", sh, sw, s.dim, s.dim, 1, 1, "linear", 0, 0, 0, h, w});
+  out.push_back({LayerKind::pointwise, p + "mlp.fc1", h, w, s.dim, s.mlp_hidden()});
+  out.push_back({LayerKind::depthwise, p + "mlp.dwconv", h, w, s.mlp_hidden(), s.mlp_hidden(), 3, 1, "relu6"});
+  out.push_back({LayerKind::pointwise, p + "mlp.fc2", h, w, s.mlp_hidden(), s.dim});
+}
+}  // namespace detail
+
+template <class V>
+std::vector<LayerShape> layer_shapes(int height, int width, int num_classes) {
+  std::vector<LayerShape> out;
+  int h = conv_out_extent(height, 2), w = conv_out_extent(width, 2);
+  out.push_back({LayerKind::stem, "backbone.smb1.conv", height, width, 3, V::stem_channels, 3, 2, "hswish"});
+  int h8 = 0, w8 = 0, h16 = 0, w16 = 0;
+  for (const MV3BlockSpec& b : V::blocks) {
+    const std::string p = "backbone.smb" + std::to_string(b.stage) + ".blocks." + std::to_string(b.index) + ".";
+    const int oh = conv_out_extent(h, b.stride), ow = conv_out_extent(w, b.stride);
+    out.push_back({LayerKind::pointwise, p + "expand_conv", h, w, b.in, b.expand, 1, 1, detail::act_name(b.act)});
+    out.push_back({LayerKind::depthwise, p + "bottleneck_conv", h, w, b.expand, b.expand, b.kernel, b.stride, detail::act_name(b.act)});
+    if (b.se) out.push_back({LayerKind::squeeze_excite, p + "mid_se", oh, ow, b.expand, b.se_channels()});
+    out.push_back({LayerKind::pointwise, p + "linear_conv", oh, ow, b.expand, b.out});
+    h = oh, w = ow;
+    if (b.stage == 2 && b.index == 1) h8 = h, w8 = w;
+    if (b.stage == 3 && b.index == 1) {
+      detail::add_sea_stage(out, "trans1", V::trans1, h, w);
+      h16 = h, w16 = w;
+    }
+    if (b.stage == 4 && b.index == 1) detail::add_sea_stage(out, "trans2", V::trans2, h, w);
+  }
+  const int h32 = h, w32 = w;
+  constexpr int a = V::aam_channels;
+  constexpr int c8 = BackboneOutputs<V>::x8, c16 = BackboneOutputs<V>::x16, c32 = BackboneOutputs<V>::x32;
+  int lh = 0, lw = 0;  // low-res logits size
+  if constexpr (V::aam == AamKind::sum_all_at_x16) {
+    const int fh = h8 / 2, fw = w8 / 2;
+    out.push_back({LayerKind::avg_pool2x2, "backbone.inj_module[x8 half]", h8, w8, c8, c8});
+    out.push_back({LayerKind::pointwise, "backbone.inj_module.x8", fh, fw, c8, 2 * a, 1, 1, "sigmoid"});
+    out.push_back({LayerKind::pointwise, "backbone.inj_module.x16", fh, fw, c16, 2 * a, 1, 1, "sigmoid"});
+    out.push_back({LayerKind::pointwise, "backbone.inj_module.x32", h32, w32, c32, 2 * a, 1, 1, "sigmoid"});
+    out.push_back({LayerKind::resize, "backbone.inj_module[x32 up]", h32, w32, 2 * a, 2 * a, 1, 1, "linear", 0, 0, 0, fh, fw});
+    lh = fh, lw = fw;
+    (void)h16, (void)w16;
+  } else {
+    out.push_back({LayerKind::pointwise, "backbone.inj_module.x8", h8, w8, c8, a});
+    out.push_back({LayerKind::resize, "backbone.inj_module[x16 up]", h16, w16, c16, c16, 1, 1, "linear", 0, 0, 0, h8, w8});
+    out.push_back({LayerKind::pointwise, "backbone.inj_module.x16", h8, w8, c16, a, 1, 1, "sigmoid"});
+    out.push_back({LayerKind::pointwise, "backbone.inj_module.x32", h32, w32, c32, 2 * a, 1, 1, "sigmoid"});
+    out.push_back({LayerKind::resize, "backbone.inj_module[x32 up]", h32, w32, 2 * a, 2 * a, 1, 1, "linear", 0, 0, 0, h8, w8});
+    lh = h8, lw = w8;
+  }
+  out.push_back({LayerKind::depthwise, "decode_head.linear_fuse", lh, lw, a, a, 1, 1, "relu"});
+  out.push_back({LayerKind::pointwise, "decode_head.conv_seg", lh, lw, a, num_classes});
+  return out;
+}
+
+}  // namespace pms::bench

@@ -1,0 +1,41 @@
+// The doctest main shared by every test executable. Built without ISA flags, so that it can
+// tell an unsupported machine apart before any AVX2/AVX-512 code runs: the build system
+// passes the CPU feature an executable needs in PMS_TEST_REQUIRE_CPU, and an executable the
+// CPU cannot run exits 77, which meson reports as skipped.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "test_support.hpp"
+
+namespace {
+
+bool cpu_supports(const char* feature) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (std::strcmp(feature, "avx2") == 0) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (std::strcmp(feature, "avx512bw") == 0)
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") &&
+           __builtin_cpu_supports("fma");
+#endif
+  (void)feature;
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* need = std::getenv("PMS_TEST_REQUIRE_CPU");
+  if (need != nullptr && *need != '\0' && !cpu_supports(need)) {
+    std::printf("this CPU lacks %s: skipping\n", need);
+    return 77;
+  }
+  std::printf("pms tests: seed %llu (set PMS_TEST_SEED to override)\n",
+              static_cast<unsigned long long>(pms::test::seed()));
+  doctest::Context context(argc, argv);
+  return context.run();
+}
