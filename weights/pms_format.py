@@ -1,0 +1,123 @@
+"""Reader and writer of the .pms weights file, version 1 (see FORMAT.md, which is normative).
+
+Little-endian. [header 128 B][tensor table: count x 128 B][pad to 64][data section].
+Every tensor starts at a multiple of 64 from the file start; padding bytes are zero;
+table entries are in increasing offset order; checksum = FNV-1a 64 over the data section.
+"""
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+MAGIC = b"\x89PMS\r\n\x1a\n"  # PNG-style: catches text-mode and 7-bit transfers
+VERSION = 1
+HEADER_SIZE = 128
+ENTRY_SIZE = 128
+ALIGN = 64
+NAME_FIELD = 88  # names up to 87 bytes + NUL (longest real name: 69)
+MAX_CLASSES = 256  # labels of the self-test vector are u8
+VARIANTS = {"tiny": 0, "base": 1}
+DTYPES = {1: np.dtype("<f4"), 2: np.dtype("u1")}  # code -> numpy dtype
+DTYPE_CODES = {np.dtype("<f4"): 1, np.dtype("u1"): 2}
+
+# magic, version, header_size, variant, num_classes, mean[3], std[3], tensor_count,
+# entry_size, table_offset, table_size, data_offset, data_size, checksum, file_size, reserved
+HEADER_FMT = "<8sIIII3f3fIIQQQQQQ24s"
+# name[88], dtype, rank, dims[4], offset, bytes
+ENTRY_FMT = "<88sII4IQQ"
+assert struct.calcsize(HEADER_FMT) == HEADER_SIZE and struct.calcsize(ENTRY_FMT) == ENTRY_SIZE
+
+FNV_OFFSET = 0xCBF29CE484222325
+FNV_PRIME = 0x100000001B3
+
+
+def fnv1a64(data: bytes) -> int:
+    """Standard FNV-1a 64, one byte at a time (sequential by nature: ~1 s per 5 MB here)."""
+    h = FNV_OFFSET
+    for b in data:
+        h = ((h ^ b) * FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def round_up(n: int, a: int = ALIGN) -> int:
+    return (n + a - 1) // a * a
+
+
+def write_pms(path, variant: str, num_classes: int, mean, std, tensors: list[tuple[str, np.ndarray]]):
+    """tensors: ordered (name, array) with dtype f32 or u8, rank 1..4. Deterministic."""
+    data = bytearray(pms_bytes(variant, num_classes, mean, std, tensors))
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def pms_bytes(variant: str, num_classes: int, mean, std, tensors) -> bytes:
+    n = len(tensors)
+    table_offset = HEADER_SIZE
+    data_offset = round_up(table_offset + n * ENTRY_SIZE)
+    entries, blobs, off = [], [], data_offset
+    seen = set()
+    for name, a in tensors:
+        a = np.ascontiguousarray(a)
+        if a.dtype not in DTYPE_CODES:
+            raise ValueError(f"{name}: dtype {a.dtype} not storable (f32, u8)")
+        if not 1 <= a.ndim <= 4:
+            raise ValueError(f"{name}: rank {a.ndim} not in 1..4")
+        nb = name.encode("ascii")
+        if not 1 <= len(nb) < NAME_FIELD:
+            raise ValueError(f"{name}: name must be 1..87 bytes")
+        if name in seen:
+            raise ValueError(f"duplicate tensor {name}")
+        seen.add(name)
+        raw = a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
+        dims = list(a.shape) + [0] * (4 - a.ndim)
+        entries.append(struct.pack(ENTRY_FMT, nb.ljust(NAME_FIELD, b"\0"), DTYPE_CODES[a.dtype], a.ndim, *dims,
+                                   off, len(raw)))
+        blobs.append((off, raw))
+        off = round_up(off + len(raw))
+    data_size = off - data_offset
+    data = bytearray(data_size)
+    for o, raw in blobs:
+        data[o - data_offset:o - data_offset + len(raw)] = raw
+    header = struct.pack(HEADER_FMT, MAGIC, VERSION, HEADER_SIZE, VARIANTS[variant], num_classes,
+                         *[float(m) for m in mean], *[float(s) for s in std], n, ENTRY_SIZE,
+                         table_offset, n * ENTRY_SIZE, data_offset, data_size, fnv1a64(bytes(data)),
+                         data_offset + data_size, b"\0" * 24)
+    table = b"".join(entries)
+    pad = b"\0" * (data_offset - HEADER_SIZE - len(table))
+    return header + table + pad + bytes(data)
+
+
+class PmsFile:
+    """Parsed .pms (Python side, for tests and tools): header fields + {name: array}."""
+
+    def __init__(self, buf: bytes, verify_checksum: bool = True):
+        if len(buf) < HEADER_SIZE:
+            raise ValueError("truncated header")
+        (magic, version, hsize, variant, k, m0, m1, m2, s0, s1, s2, count, esize, toff, tsize, doff, dsize,
+         checksum, fsize, _res) = struct.unpack_from(HEADER_FMT, buf, 0)
+        if magic != MAGIC:
+            raise ValueError("bad magic")
+        if version != VERSION:
+            raise ValueError(f"unsupported version {version}")
+        if fsize > len(buf):
+            raise ValueError("truncated file")
+        self.variant = {v: k_ for k_, v in VARIANTS.items()}[variant]
+        self.num_classes, self.mean, self.std = k, (m0, m1, m2), (s0, s1, s2)
+        self.data_offset, self.data_size, self.checksum = doff, dsize, checksum
+        if verify_checksum and fnv1a64(bytes(buf[doff:doff + dsize])) != checksum:
+            raise ValueError("bad checksum")
+        self.tensors: dict[str, np.ndarray] = {}
+        self.order: list[str] = []
+        for i in range(count):
+            name, dt, rank, d0, d1, d2, d3, off, nbytes = struct.unpack_from(ENTRY_FMT, buf, toff + i * esize)
+            name = name.rstrip(b"\0").decode("ascii")
+            shape = (d0, d1, d2, d3)[:rank]
+            a = np.frombuffer(buf, DTYPES[dt], count=int(np.prod(shape)), offset=off).reshape(shape)
+            self.tensors[name] = a
+            self.order.append(name)
+
+
+def read_pms(path, verify_checksum: bool = True) -> PmsFile:
+    with open(path, "rb") as f:
+        return PmsFile(f.read(), verify_checksum)
