@@ -319,15 +319,32 @@ def convert(params: dict, variant: str | None = None, num_classes: int | None = 
     return fmt.pms_bytes(variant, num_classes, mean, std, tensors + st)
 
 
+def layout_tsv(variant: str, num_classes: int = 150) -> str:
+    """Name, dtype and dims of every tensor of a converted file, in file order."""
+    params = {k: v.numpy() for k, v in ref.build(variant, num_classes).state_dict().items()}
+    rows = [(n, "f32", "x".join(map(str, a.shape))) for n, a in packed_tensors(params, variant, num_classes)]
+    rows += [("selftest.image", "u8", "56x72x3"), ("selftest.logits", "f32", "Kx(h/16 or h/8)x(w/16 or w/8)"),
+             ("selftest.labels", "u8", "56x72"), ("selftest.label_margin", "f32", "56x72")]
+    head = (f"# pms v1 tensor layout, PP-MobileSeg {variant}, K = {num_classes} (written by convert.py --layout)\n"
+            "# name\tdtype\tdims\n")
+    return head + "".join(f"{n}\t{d}\t{s}\n" for n, d, s in rows)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("checkpoint")
-    p.add_argument("output")
+    p.add_argument("checkpoint", nargs="?")
+    p.add_argument("output", nargs="?")
+    p.add_argument("--layout", choices=("tiny", "base"), help="print the tensor layout table of a variant and exit")
     p.add_argument("--variant", choices=("tiny", "base"))
     p.add_argument("--classes", type=int)
     p.add_argument("--mean", type=float, nargs=3, default=list(ref.IMAGENET_MEAN))
     p.add_argument("--std", type=float, nargs=3, default=list(ref.IMAGENET_STD))
     a = p.parse_args(argv)
+    if a.layout:
+        sys.stdout.write(layout_tsv(a.layout, a.classes or 150))
+        return 0
+    if not a.checkpoint or not a.output:
+        p.error("CHECKPOINT and OUTPUT are required")
     try:
         params = ref.read_pdparams(a.checkpoint)
         data = convert(params, a.variant, a.classes, tuple(a.mean), tuple(a.std))
