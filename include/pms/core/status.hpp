@@ -31,6 +31,8 @@ enum class [[nodiscard]] Status : std::uint8_t {
   workspace_misaligned,
   bad_argument,       // any other invalid argument (null pointer, bad thread count, ...)
   non_finite_input,   // NaN or Inf in a float input
+  // weights file (pms/io), added after the inference values to keep existing numbers
+  corrupt_header,     // header fields inconsistent (sizes, offsets, variant id, mean/std)
 };
 
 // A short, stable English sentence for a status; never null.
@@ -57,6 +59,7 @@ constexpr const char* describe(Status s) noexcept {
     case Status::workspace_misaligned: return "workspace is not 64-byte aligned";
     case Status::bad_argument: return "invalid argument";
     case Status::non_finite_input: return "input contains NaN or Inf";
+    case Status::corrupt_header: return "weights file header is corrupt";
   }
   return "unknown status";
 }

@@ -1,0 +1,312 @@
+// pms/io/weights_file.hpp: a checked, zero-copy view of a .pms v1 weights file.
+//
+// The caller owns the bytes (a file read into an aligned buffer, an mmap, or a static array
+// aligned to kBufferAlignment); WeightsFile only points into them, so the bytes must outlive
+// it. parse() validates everything once (header, table, bounds, alignment, checksum, finite
+// values); afterwards tensors are handed out as typed pointers straight into the buffer. The
+// tensors are already BN-folded and packed in the layouts the kernels read (weights/FORMAT.md,
+// which is normative for every constant below). No exceptions, no heap, ISA-independent.
+#pragma once
+
+#include <array>
+#include <bit>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "pms/core/status.hpp"
+#include "pms/core/tensor.hpp"
+
+namespace pms {
+
+static_assert(std::endian::native == std::endian::little,
+              "pms weights files are little-endian and read in place: big-endian hosts are not supported");
+
+enum class ModelVariant : std::uint32_t { tiny = 0, base = 1 };
+enum class DType : std::uint32_t { f32 = 1, u8 = 2 };
+
+constexpr std::size_t dtype_size(DType t) noexcept { return t == DType::f32 ? 4 : 1; }
+
+// One tensor of a parsed file. dims[rank..4) are 0.
+struct TensorEntry {
+  std::string_view name;
+  DType dtype = DType::f32;
+  int rank = 0;
+  std::array<int, 4> dims{};
+  const void* data = nullptr;  // 64-byte aligned, inside the caller's buffer
+  std::size_t bytes = 0;
+
+  std::size_t elements() const noexcept { return bytes / dtype_size(dtype); }
+  const float* f32() const noexcept { return dtype == DType::f32 ? static_cast<const float*>(data) : nullptr; }
+  const std::uint8_t* u8() const noexcept {
+    return dtype == DType::u8 ? static_cast<const std::uint8_t*>(data) : nullptr;
+  }
+};
+
+namespace weights_format {  // FORMAT.md sections 2 and 3
+
+inline constexpr std::array<std::uint8_t, 8> kMagic{0x89, 'P', 'M', 'S', '\r', '\n', 0x1a, '\n'};
+inline constexpr std::uint32_t kVersion = 1;
+inline constexpr std::size_t kHeaderSize = 128;
+inline constexpr std::size_t kEntrySize = 128;
+inline constexpr std::size_t kNameField = 88;  // names of 1..87 bytes + NUL padding
+inline constexpr std::size_t kAlign = 64;
+inline constexpr int kMinClasses = 2;
+inline constexpr int kMaxClasses = 256;       // self-test labels are u8
+inline constexpr std::uint32_t kMaxTensors = 4096;  // bounds the duplicate-name scan (real files: < 250)
+
+// Header field offsets.
+inline constexpr std::size_t kOffVersion = 8, kOffHeaderSize = 12, kOffVariant = 16, kOffClasses = 20,
+                             kOffMean = 24, kOffStd = 36, kOffCount = 48, kOffEntrySize = 52,
+                             kOffTableOffset = 56, kOffTableSize = 64, kOffDataOffset = 72, kOffDataSize = 80,
+                             kOffChecksum = 88, kOffFileSize = 96, kOffReserved = 104;
+// Table entry field offsets.
+inline constexpr std::size_t kEntDType = 88, kEntRank = 92, kEntDims = 96, kEntOffset = 112, kEntBytes = 120;
+
+inline constexpr std::uint64_t kFnvOffsetBasis = 0xcbf29ce484222325ull;
+inline constexpr std::uint64_t kFnvPrime = 0x100000001b3ull;
+
+// FNV-1a 64, one byte at a time (FORMAT.md: checksum over the data section).
+constexpr std::uint64_t fnv1a64(std::span<const std::byte> bytes, std::uint64_t h = kFnvOffsetBasis) noexcept {
+  for (std::byte b : bytes) {
+    h ^= static_cast<std::uint8_t>(b);
+    h *= kFnvPrime;
+  }
+  return h;
+}
+
+template <class T>
+inline T load_le(const std::byte* p) noexcept {  // host is little-endian (static_assert above)
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
+inline bool is_finite_bits(std::uint32_t bits) noexcept { return (bits & 0x7f800000u) != 0x7f800000u; }
+
+}  // namespace weights_format
+
+class WeightsFile {
+ public:
+  WeightsFile() = default;  // empty: tensor_count() == 0
+
+  // Validates `bytes` as a .pms v1 file (FORMAT.md section 6 lists the checks, in order) and
+  // on success makes `out` a view of it. On failure `out` is left unchanged.
+  [[nodiscard]] static Status parse(std::span<const std::byte> bytes, WeightsFile& out) noexcept {
+    namespace wf = weights_format;
+    using wf::load_le;
+    if (reinterpret_cast<std::uintptr_t>(bytes.data()) % kBufferAlignment != 0) return Status::misaligned_buffer;
+    if (bytes.size() < wf::kHeaderSize) return Status::truncated;
+    const std::byte* b = bytes.data();
+    if (std::memcmp(b, wf::kMagic.data(), wf::kMagic.size()) != 0) return Status::bad_magic;
+    if (load_le<std::uint32_t>(b + wf::kOffVersion) != wf::kVersion) return Status::unsupported_version;
+
+    WeightsFile f;
+    f.base_ = b;
+    const auto header_size = load_le<std::uint32_t>(b + wf::kOffHeaderSize);
+    const auto variant = load_le<std::uint32_t>(b + wf::kOffVariant);
+    const auto classes = load_le<std::uint32_t>(b + wf::kOffClasses);
+    const auto count = load_le<std::uint32_t>(b + wf::kOffCount);
+    const auto entry_size = load_le<std::uint32_t>(b + wf::kOffEntrySize);
+    const auto table_offset = load_le<std::uint64_t>(b + wf::kOffTableOffset);
+    const auto table_size = load_le<std::uint64_t>(b + wf::kOffTableSize);
+    const auto data_offset = load_le<std::uint64_t>(b + wf::kOffDataOffset);
+    const auto data_size = load_le<std::uint64_t>(b + wf::kOffDataSize);
+    const auto checksum = load_le<std::uint64_t>(b + wf::kOffChecksum);
+    const auto file_size = load_le<std::uint64_t>(b + wf::kOffFileSize);
+    for (int c = 0; c < 3; ++c) {
+      f.mean_[c] = load_le<float>(b + wf::kOffMean + 4 * c);
+      f.std_[c] = load_le<float>(b + wf::kOffStd + 4 * c);
+    }
+
+    // Header consistency. count is bounded first, so none of the products below overflow.
+    bool ok = header_size == wf::kHeaderSize && entry_size == wf::kEntrySize && table_offset == wf::kHeaderSize &&
+              variant <= 1 && count >= 1 && count <= wf::kMaxTensors &&
+              table_size == std::uint64_t{count} * wf::kEntrySize &&
+              data_offset == round_up(table_offset + table_size) && data_size % wf::kAlign == 0 &&
+              data_size <= std::numeric_limits<std::uint64_t>::max() - data_offset &&
+              file_size == data_offset + data_size;
+    for (std::size_t i = wf::kOffReserved; i < wf::kHeaderSize; ++i) ok = ok && b[i] == std::byte{0};
+    for (int c = 0; c < 3; ++c) {
+      ok = ok && std::isfinite(f.mean_[c]) && std::isfinite(f.std_[c]) && f.std_[c] > 0.0f;
+    }
+    if (!ok) return Status::corrupt_header;
+    if (classes < static_cast<std::uint32_t>(wf::kMinClasses) || classes > static_cast<std::uint32_t>(wf::kMaxClasses))
+      return Status::wrong_class_count;
+    if (file_size > bytes.size()) return Status::truncated;
+
+    f.variant_ = static_cast<ModelVariant>(variant);
+    f.num_classes_ = static_cast<int>(classes);
+    f.count_ = static_cast<int>(count);
+    f.table_ = b + table_offset;
+    f.size_ = static_cast<std::size_t>(file_size);
+
+    // Table entries: well-formed, inside the data section, increasing and disjoint.
+    const std::uint64_t data_end = data_offset + data_size;
+    std::uint64_t prev_end = data_offset;
+    for (int i = 0; i < f.count_; ++i) {
+      const std::byte* e = f.table_ + static_cast<std::size_t>(i) * wf::kEntrySize;
+      if (!name_field_ok(e)) return Status::corrupt_table;
+      const auto dtype = load_le<std::uint32_t>(e + wf::kEntDType);
+      const auto rank = load_le<std::uint32_t>(e + wf::kEntRank);
+      const auto offset = load_le<std::uint64_t>(e + wf::kEntOffset);
+      const auto nbytes = load_le<std::uint64_t>(e + wf::kEntBytes);
+      if (dtype != static_cast<std::uint32_t>(DType::f32) && dtype != static_cast<std::uint32_t>(DType::u8))
+        return Status::corrupt_table;
+      if (rank < 1 || rank > 4) return Status::corrupt_table;
+      std::uint64_t elems = 1;
+      for (std::uint32_t d = 0; d < 4; ++d) {
+        const auto dim = load_le<std::uint32_t>(e + wf::kEntDims + 4 * d);
+        if (d >= rank) {
+          if (dim != 0) return Status::corrupt_table;
+          continue;
+        }
+        if (dim == 0 || dim > static_cast<std::uint32_t>(std::numeric_limits<int>::max())) return Status::corrupt_table;
+        if (elems > data_size / dim) return Status::corrupt_table;  // product exceeds any valid size
+        elems *= dim;
+      }
+      const std::uint64_t esize = dtype_size(static_cast<DType>(dtype));
+      if (elems > data_size / esize || nbytes != elems * esize) return Status::corrupt_table;
+      if (offset % wf::kAlign != 0 || offset < prev_end || offset > data_end || nbytes > data_end - offset)
+        return Status::corrupt_table;
+      prev_end = offset + nbytes;
+      for (int j = 0; j < i; ++j) {
+        if (f.name_at(j) == f.name_at(i)) return Status::corrupt_table;
+      }
+    }
+
+    if (wf::fnv1a64(bytes.subspan(static_cast<std::size_t>(data_offset), static_cast<std::size_t>(data_size))) !=
+        checksum)
+      return Status::bad_checksum;
+
+    for (int i = 0; i < f.count_; ++i) {
+      const TensorEntry t = f.tensor(i);
+      if (t.dtype != DType::f32) continue;
+      const auto* p = static_cast<const std::byte*>(t.data);
+      for (std::size_t k = 0; k < t.elements(); ++k) {
+        if (!wf::is_finite_bits(load_le<std::uint32_t>(p + 4 * k))) return Status::non_finite_weights;
+      }
+    }
+    out = f;
+    return Status::ok;
+  }
+
+  // wrong_variant / wrong_class_count unless the file holds this variant and, when
+  // num_classes > 0, exactly that many classes.
+  [[nodiscard]] Status expect(ModelVariant v, int num_classes = 0) const noexcept {
+    if (count_ == 0) return Status::bad_argument;  // not parsed
+    if (v != variant_) return Status::wrong_variant;
+    if (num_classes > 0 && num_classes != num_classes_) return Status::wrong_class_count;
+    return Status::ok;
+  }
+
+  // Index of the tensor with this name, or -1. Linear scan over the in-buffer table.
+  int index_of(std::string_view name) const noexcept {
+    for (int i = 0; i < count_; ++i) {
+      if (name_at(i) == name) return i;
+    }
+    return -1;
+  }
+  std::optional<TensorEntry> find(std::string_view name) const noexcept {
+    const int i = index_of(name);
+    if (i < 0) return std::nullopt;
+    return tensor(i);
+  }
+
+  // The f32 (or u8) tensor `name` with exactly these dims (outermost first); `out` is set
+  // only on success. missing_tensor if absent; shape_mismatch on another dtype, rank or dims.
+  [[nodiscard]] Status get_f32(std::string_view name, std::span<const int> dims, const float*& out) const noexcept {
+    const void* p = nullptr;
+    const Status s = get(name, DType::f32, dims, p);
+    if (s == Status::ok) out = static_cast<const float*>(p);
+    return s;
+  }
+  template <std::size_t N>
+  [[nodiscard]] Status get_f32(std::string_view name, const int (&dims)[N], const float*& out) const noexcept {
+    return get_f32(name, std::span<const int>(dims, N), out);
+  }
+  [[nodiscard]] Status get_u8(std::string_view name, std::span<const int> dims, const std::uint8_t*& out) const noexcept {
+    const void* p = nullptr;
+    const Status s = get(name, DType::u8, dims, p);
+    if (s == Status::ok) out = static_cast<const std::uint8_t*>(p);
+    return s;
+  }
+  template <std::size_t N>
+  [[nodiscard]] Status get_u8(std::string_view name, const int (&dims)[N], const std::uint8_t*& out) const noexcept {
+    return get_u8(name, std::span<const int>(dims, N), out);
+  }
+
+  ModelVariant variant() const noexcept { return variant_; }
+  int num_classes() const noexcept { return num_classes_; }
+  std::array<float, 3> mean() const noexcept { return mean_; }     // RGB, x = (p/255 - mean)/std
+  std::array<float, 3> std_dev() const noexcept { return std_; }
+  int tensor_count() const noexcept { return count_; }
+  std::size_t file_size() const noexcept { return size_; }
+  std::uint64_t checksum() const noexcept {
+    return count_ ? weights_format::load_le<std::uint64_t>(base_ + weights_format::kOffChecksum) : 0;
+  }
+
+  // Entry i, 0 <= i < tensor_count() (a default entry otherwise).
+  TensorEntry tensor(int i) const noexcept {
+    namespace wf = weights_format;
+    TensorEntry t;
+    if (i < 0 || i >= count_) return t;
+    const std::byte* e = entry(i);
+    t.name = name_at(i);
+    t.dtype = static_cast<DType>(wf::load_le<std::uint32_t>(e + wf::kEntDType));
+    t.rank = static_cast<int>(wf::load_le<std::uint32_t>(e + wf::kEntRank));
+    for (int d = 0; d < 4; ++d) t.dims[d] = static_cast<int>(wf::load_le<std::uint32_t>(e + wf::kEntDims + 4 * d));
+    t.data = base_ + wf::load_le<std::uint64_t>(e + wf::kEntOffset);
+    t.bytes = static_cast<std::size_t>(wf::load_le<std::uint64_t>(e + wf::kEntBytes));
+    return t;
+  }
+
+ private:
+  static constexpr std::uint64_t round_up(std::uint64_t n) noexcept {
+    return (n + weights_format::kAlign - 1) / weights_format::kAlign * weights_format::kAlign;
+  }
+  // NUL-terminated within the field, non-empty, NUL-padded.
+  static bool name_field_ok(const std::byte* e) noexcept {
+    std::size_t n = 0;
+    while (n < weights_format::kNameField && e[n] != std::byte{0}) ++n;
+    if (n == 0 || n == weights_format::kNameField) return false;
+    for (std::size_t k = n; k < weights_format::kNameField; ++k) {
+      if (e[k] != std::byte{0}) return false;
+    }
+    return true;
+  }
+  const std::byte* entry(int i) const noexcept { return table_ + static_cast<std::size_t>(i) * weights_format::kEntrySize; }
+  std::string_view name_at(int i) const noexcept {
+    const char* s = reinterpret_cast<const char*>(entry(i));
+    std::size_t n = 0;
+    while (n < weights_format::kNameField && s[n] != '\0') ++n;
+    return {s, n};
+  }
+  Status get(std::string_view name, DType dtype, std::span<const int> dims, const void*& out) const noexcept {
+    const int i = index_of(name);
+    if (i < 0) return Status::missing_tensor;
+    const TensorEntry t = tensor(i);
+    if (t.dtype != dtype || static_cast<std::size_t>(t.rank) != dims.size()) return Status::shape_mismatch;
+    for (std::size_t d = 0; d < dims.size(); ++d) {
+      if (t.dims[d] != dims[d]) return Status::shape_mismatch;
+    }
+    out = t.data;
+    return Status::ok;
+  }
+
+  const std::byte* base_ = nullptr;
+  const std::byte* table_ = nullptr;
+  std::size_t size_ = 0;
+  ModelVariant variant_ = ModelVariant::tiny;
+  int num_classes_ = 0;
+  int count_ = 0;
+  std::array<float, 3> mean_{};
+  std::array<float, 3> std_{};
+};
+
+}  // namespace pms
