@@ -9,6 +9,8 @@
 // helpers here, never xsimd directly.
 #pragma once
 
+#include <cstdint>
+
 #include <xsimd/xsimd.hpp>
 
 #include "pms/core/config.hpp"
@@ -71,6 +73,105 @@ inline float reduce_max(f32v v) noexcept {
   float m = t[0];
   for (int i = 1; i < kLanes; ++i) m = t[i] > m ? t[i] : m;
   return m;
+}
+
+// ---- Cross-lane helpers for argmax-style kernels (per ISA, since xsimd 8.1 has no
+// portable swizzle on SSE2 and no movemask). Used inside inner loops: no memory round trip.
+
+// {0, 1, ..., kLanes - 1}: the lane number of every lane.
+PMS_ALWAYS_INLINE f32v lane_index() noexcept {
+  alignas(64) static constexpr float k[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  return load(k);
+}
+
+// The maximum (minimum) of all lanes, in every lane.
+PMS_ALWAYS_INLINE f32v broadcast_max(f32v v) noexcept {
+#if defined(__AVX512F__)
+  // The _mask_ forms with a full mask: GCC 12.2 warns (wrongly) about the undefined source
+  // operand of the plain forms.
+  constexpr __mmask16 all = 0xFFFF;
+  __m512 x = v;
+  x = _mm512_mask_max_ps(x, all, x, _mm512_mask_shuffle_f32x4(x, all, x, x, 0x4E));
+  x = _mm512_mask_max_ps(x, all, x, _mm512_mask_shuffle_f32x4(x, all, x, x, 0xB1));
+  x = _mm512_mask_max_ps(x, all, x, _mm512_mask_permute_ps(x, all, x, 0x4E));
+  return _mm512_mask_max_ps(x, all, x, _mm512_mask_permute_ps(x, all, x, 0xB1));
+#elif defined(__AVX__)
+  __m256 x = v;
+  x = _mm256_max_ps(x, _mm256_permute2f128_ps(x, x, 1));
+  x = _mm256_max_ps(x, _mm256_permute_ps(x, 0x4E));
+  return _mm256_max_ps(x, _mm256_permute_ps(x, 0xB1));
+#elif defined(__SSE2__) || defined(_M_X64)
+  __m128 x = v;
+  x = _mm_max_ps(x, _mm_shuffle_ps(x, x, 0x4E));
+  return _mm_max_ps(x, _mm_shuffle_ps(x, x, 0xB1));
+#elif defined(__aarch64__)
+  return vdupq_n_f32(vmaxvq_f32(v));
+#else
+  return splat(reduce_max(v));
+#endif
+}
+
+PMS_ALWAYS_INLINE f32v broadcast_min(f32v v) noexcept {
+#if defined(__AVX512F__)
+  // The _mask_ forms with a full mask: GCC 12.2 warns (wrongly) about the undefined source
+  // operand of the plain forms.
+  constexpr __mmask16 all = 0xFFFF;
+  __m512 x = v;
+  x = _mm512_mask_min_ps(x, all, x, _mm512_mask_shuffle_f32x4(x, all, x, x, 0x4E));
+  x = _mm512_mask_min_ps(x, all, x, _mm512_mask_shuffle_f32x4(x, all, x, x, 0xB1));
+  x = _mm512_mask_min_ps(x, all, x, _mm512_mask_permute_ps(x, all, x, 0x4E));
+  return _mm512_mask_min_ps(x, all, x, _mm512_mask_permute_ps(x, all, x, 0xB1));
+#elif defined(__AVX__)
+  __m256 x = v;
+  x = _mm256_min_ps(x, _mm256_permute2f128_ps(x, x, 1));
+  x = _mm256_min_ps(x, _mm256_permute_ps(x, 0x4E));
+  return _mm256_min_ps(x, _mm256_permute_ps(x, 0xB1));
+#elif defined(__SSE2__) || defined(_M_X64)
+  __m128 x = v;
+  x = _mm_min_ps(x, _mm_shuffle_ps(x, x, 0x4E));
+  return _mm_min_ps(x, _mm_shuffle_ps(x, x, 0xB1));
+#elif defined(__aarch64__)
+  return vdupq_n_f32(vminvq_f32(v));
+#else
+  alignas(64) float t[kLanes];
+  store(t, v);
+  float m = t[0];
+  for (int i = 1; i < kLanes; ++i) m = t[i] < m ? t[i] : m;
+  return splat(m);
+#endif
+}
+
+// Lane 0 as a scalar.
+PMS_ALWAYS_INLINE float first_lane(f32v v) noexcept {
+#if defined(__AVX512F__)
+  return _mm512_cvtss_f32(v);
+#elif defined(__AVX__)
+  return _mm256_cvtss_f32(v);
+#elif defined(__SSE2__) || defined(_M_X64)
+  return _mm_cvtss_f32(v);
+#elif defined(__aarch64__)
+  return vgetq_lane_f32(v, 0);
+#else
+  return v.get(0);
+#endif
+}
+
+// Bit i set iff lane i of the mask is true.
+PMS_ALWAYS_INLINE unsigned bitmask(mask32 m) noexcept {
+#if defined(__AVX512F__)
+  return static_cast<unsigned>(static_cast<__mmask16>(m));
+#elif defined(__AVX__)
+  return static_cast<unsigned>(_mm256_movemask_ps(m));
+#elif defined(__SSE2__) || defined(_M_X64)
+  return static_cast<unsigned>(_mm_movemask_ps(m));
+#elif defined(__aarch64__)
+  alignas(16) static constexpr std::uint32_t bits[4] = {1, 2, 4, 8};
+  return vaddvq_u32(vandq_u32(static_cast<uint32x4_t>(m), vld1q_u32(bits)));
+#else
+  unsigned r = 0;
+  for (int i = 0; i < kLanes; ++i) r |= m.get(i) ? 1u << i : 0u;
+  return r;
+#endif
 }
 
 }  // namespace pms::inline PMS_ISA_NS::simd
