@@ -57,4 +57,11 @@ constexpr std::size_t tensor_floats(int height, int width, int channels) noexcep
   return static_cast<std::size_t>(height) * width * padded_channels(channels);
 }
 
+// A channel slice [begin, begin + channels) of a wider tensor, sharing its stride.
+// begin is a multiple of kChannelAlign so the slice stays vector-aligned.
+template <class T>
+constexpr BasicTensorView<T> channel_slice(BasicTensorView<T> t, int begin, int channels) noexcept {
+  return {t.data != nullptr ? t.data + begin : nullptr, t.height, t.width, channels, t.stride};
+}
+
 }  // namespace pms

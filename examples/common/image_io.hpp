@@ -1,0 +1,77 @@
+// examples/common/image_io.hpp: reading and writing images for the example programs, with
+// Debian's stb_image / stb_image_write (PNG, JPEG, PPM/PGM, BMP, ...). Not part of the library.
+#pragma once
+
+#include <stb_image.h>
+#include <stb_image_write.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pms_examples {
+
+// An interleaved 8-bit RGB image, rows packed (stride = 3 * width).
+struct RgbImage {
+  int width = 0;
+  int height = 0;
+  std::vector<std::uint8_t> pixels;
+};
+
+// Loads any image stb can decode as RGB. On failure returns false and sets `error` to one line.
+inline bool load_rgb(const std::string& path, RgbImage& out, std::string& error) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    error = "cannot open " + path;
+    return false;
+  }
+  int w = 0, h = 0, channels = 0;
+  std::unique_ptr<std::uint8_t, void (*)(void*)> data(stbi_load_from_file(f, &w, &h, &channels, 3), stbi_image_free);
+  std::fclose(f);
+  if (!data) {
+    error = path + ": not a readable image (" + stbi_failure_reason() + ")";
+    return false;
+  }
+  if (w <= 0 || h <= 0) {
+    error = path + ": image has no pixels";
+    return false;
+  }
+  out.width = w;
+  out.height = h;
+  out.pixels.assign(data.get(), data.get() + static_cast<std::size_t>(w) * h * 3);
+  return true;
+}
+
+// Bilinear resize with half-pixel centres (OpenCV's INTER_LINEAR), rounded to 8 bits.
+inline RgbImage resize_rgb(const RgbImage& in, int out_w, int out_h) {
+  RgbImage out;
+  out.width = out_w;
+  out.height = out_h;
+  out.pixels.resize(static_cast<std::size_t>(out_w) * out_h * 3);
+  const double sy = static_cast<double>(in.height) / out_h, sx = static_cast<double>(in.width) / out_w;
+  for (int y = 0; y < out_h; ++y) {
+    double fy = std::max(0.0, (y + 0.5) * sy - 0.5);
+    const int y0 = std::min(static_cast<int>(fy), in.height - 1), y1 = std::min(y0 + 1, in.height - 1);
+    const double ly = fy - y0;
+    for (int x = 0; x < out_w; ++x) {
+      double fx = std::max(0.0, (x + 0.5) * sx - 0.5);
+      const int x0 = std::min(static_cast<int>(fx), in.width - 1), x1 = std::min(x0 + 1, in.width - 1);
+      const double lx = fx - x0;
+      for (int c = 0; c < 3; ++c) {
+        auto at = [&](int yy, int xx) { return static_cast<double>(in.pixels[(static_cast<std::size_t>(yy) * in.width + xx) * 3 + c]); };
+        const double v = (1 - ly) * ((1 - lx) * at(y0, x0) + lx * at(y0, x1)) + ly * ((1 - lx) * at(y1, x0) + lx * at(y1, x1));
+        out.pixels[(static_cast<std::size_t>(y) * out_w + x) * 3 + c] = static_cast<std::uint8_t>(std::min(255.0, v + 0.5));
+      }
+    }
+  }
+  return out;
+}
+
+inline bool write_png(const std::string& path, int w, int h, int channels, const void* data, int stride_bytes) {
+  return stbi_write_png(path.c_str(), w, h, channels, data, stride_bytes) != 0;
+}
+
+}  // namespace pms_examples

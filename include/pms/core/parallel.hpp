@@ -1,0 +1,129 @@
+// pms/core/parallel.hpp: how a forward pass spreads rows over threads.
+//
+// Kernels take a RowRange and compute each output element the same way whatever range they
+// are given, so splitting rows across threads gives results identical to one thread.
+// Reductions over a whole tensor (squeeze-excite, attention means) always run on one thread.
+//
+// Serial runs everything on the calling thread (the default: no threads, no locks).
+// ThreadPool keeps N-1 workers parked between calls; starting them allocates (std::thread),
+// so create the pool once, outside inference. for_rows itself does not allocate.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "pms/core/tensor.hpp"
+
+namespace pms {
+
+// Executors split [0, rows) into at most threads() contiguous chunks and call
+// f(RowRange rows, int chunk) for each, chunk < threads(), then return. A kernel that needs
+// per-thread scratch indexes it by chunk.
+struct Serial {
+  template <class F>
+  void for_chunks(int rows, F&& f) const noexcept {
+    if (rows > 0) f(RowRange{0, rows}, 0);
+  }
+  constexpr int threads() const noexcept { return 1; }
+};
+
+// Stands in for an executor of `count` threads while a forward pass only measures its
+// workspace (nothing runs).
+struct MeasureOnly {
+  int count = 1;
+  template <class F>
+  constexpr void for_chunks(int, F&&) const noexcept {}
+  constexpr int threads() const noexcept { return count; }
+};
+
+class ThreadPool {
+ public:
+  // threads >= 1 counts the calling thread; ThreadPool(1) behaves like Serial.
+  explicit ThreadPool(int threads) : count_(std::max(threads, 1)) {
+    workers_.reserve(static_cast<std::size_t>(count_ - 1));
+    for (int i = 1; i < count_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  }
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+  ~ThreadPool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+      ++generation_;
+    }
+    wake_.notify_all();
+    for (std::thread& t : workers_) t.join();
+  }
+
+  int threads() const noexcept { return count_; }
+
+  // Splits [0, rows) into one contiguous chunk per thread and runs f(range, chunk) on each;
+  // returns when all chunks are done. Chunk i is the same for every call with the same rows.
+  template <class F>
+  void for_chunks(int rows, F&& f) noexcept {
+    if (rows <= 0) return;
+    const int chunks = std::min(count_, rows);
+    if (chunks == 1) {
+      f(RowRange{0, rows}, 0);
+      return;
+    }
+    using Fn = std::remove_reference_t<F>;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ = {[](void* ctx, RowRange r, int chunk) { (*static_cast<Fn*>(ctx))(r, chunk); },
+              const_cast<void*>(static_cast<const void*>(&f)), rows, chunks};
+      pending_ = chunks - 1;
+      ++generation_;
+    }
+    wake_.notify_all();
+    run_chunk(0);
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [this] { return pending_ == 0; });
+  }
+
+ private:
+  struct Job {
+    void (*call)(void*, RowRange, int) = nullptr;
+    void* context = nullptr;
+    int rows = 0;
+    int chunks = 0;
+  };
+
+  void run_chunk(int i) noexcept {
+    const RowRange r{job_.rows * i / job_.chunks, job_.rows * (i + 1) / job_.chunks};
+    job_.call(job_.context, r, i);
+  }
+
+  void worker_loop(int index) {
+    std::uint64_t seen = 0;
+    for (;;) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return generation_ != seen; });
+      seen = generation_;
+      if (stopping_) return;
+      if (index >= job_.chunks) continue;
+      lock.unlock();
+      run_chunk(index);
+      lock.lock();
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  int count_;
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  Job job_;
+  int pending_ = 0;
+  std::uint64_t generation_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace pms

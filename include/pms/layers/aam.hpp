@@ -1,0 +1,94 @@
+// pms/layers/aam.hpp: the Aggregated Attention Module (spec 7) feeding the head.
+//
+// The embedding/vote convs that read the same tensor are merged into one 1x1 conv with 512
+// outputs [embedding | vote] (weights `backbone.inj_module.x8/x16/x32`, see weights/FORMAT.md).
+//   Tiny (at 1/16): f8 = x8 scaled by 0.5; f16 = x16 at f8's size; all three inputs merged.
+//   Base (at 1/8):  x8 -> embedding only; x16 upsampled to 1/8 -> vote only; x32 merged.
+// The x32 vote gets its sigmoid before it is resized (as PaddleSeg does); the other votes
+// get theirs in the combine kernel, which also applies the head's linear_fuse + ReLU.
+#pragma once
+
+#include "pms/kernels/aam_combine.hpp"
+#include "pms/kernels/eltwise.hpp"
+#include "pms/kernels/pointwise_conv.hpp"
+#include "pms/kernels/resize.hpp"
+#include "pms/layers/mv3_block.hpp"
+#include "pms/layers/run_context.hpp"
+#include "pms/layers/weight_binder.hpp"
+#include "pms/model/variants.hpp"
+
+namespace pms::inline PMS_ISA_NS::layers {
+
+template <class V>
+struct Aam {
+  static constexpr int c = V::aam_channels;
+  static constexpr bool sum_all = V::aam == AamKind::sum_all_at_x16;
+  static constexpr int c8 = BackboneOutputs<V>::x8, c16 = BackboneOutputs<V>::x16, c32 = BackboneOutputs<V>::x32;
+
+  kernels::PointwiseWeights x8{}, x16{}, x32{};
+
+  void bind(WeightBinder& b) noexcept {
+    const TensorName p("backbone.inj_module.");
+    x8 = bind_pointwise(b, p + "x8", c8, sum_all ? 2 * c : c);
+    x16 = bind_pointwise(b, p + "x16", c16, sum_all ? 2 * c : c);
+    x32 = bind_pointwise(b, p + "x32", c32, 2 * c);
+  }
+
+  // Spatial size of the AAM output (= the low-res logits) for an x8 feature of h8 x w8.
+  // Tiny: Paddle's scale-factor resize gives floor(h8 * 0.5).
+  static constexpr int out_extent(int extent8) noexcept { return sum_all ? extent8 / 2 : extent8; }
+
+  // out: relu(linear_fuse(AAM)), out_extent(h8) x out_extent(w8) x 256.
+  template <class Ctx>
+  constexpr void forward(Ctx& ctx, ConstTensorView f8_src, ConstTensorView f16_src, ConstTensorView f32_src,
+                         const kernels::HeadAffine& head, TensorView out) const {
+    const int h = out.height, w = out.width;
+    const std::size_t mark = ctx.arena.mark();
+    kernels::AamInputs in{};
+
+    // x32: [embedding | vote] at 1/32, sigmoid on the vote, resized to the output size.
+    TensorView m32 = ctx.arena.tensor(f32_src.height, f32_src.width, 2 * c);
+    ctx.rows(m32.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(f32_src, x32, m32, r); });
+    ctx.rows(m32.height, [&](RowRange r) { kernels::activate_inplace<act::Sigmoid>(channel_slice(m32, c, c), r); });
+    TensorView r32 = resized(ctx, m32, h, w, kernels::ResizeMode::to_size());
+    in.e32 = channel_slice(ConstTensorView(r32), 0, c);
+    in.s32 = channel_slice(ConstTensorView(r32), c, c);
+
+    if constexpr (sum_all) {
+      TensorView f8 = resized(ctx, f8_src, h, w, kernels::ResizeMode::scale(0.5f));
+      TensorView f16 = resized(ctx, f16_src, h, w, kernels::ResizeMode::to_size());
+      TensorView m8 = ctx.arena.tensor(h, w, 2 * c);
+      TensorView m16 = ctx.arena.tensor(h, w, 2 * c);
+      ctx.rows(h, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(f8, x8, m8, r); });
+      ctx.rows(h, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(f16, x16, m16, r); });
+      in.e8 = channel_slice(ConstTensorView(m8), 0, c);
+      in.v8 = channel_slice(ConstTensorView(m8), c, c);
+      in.e16 = channel_slice(ConstTensorView(m16), 0, c);
+      in.v16 = channel_slice(ConstTensorView(m16), c, c);
+    } else {
+      TensorView e8 = ctx.arena.tensor(h, w, c);
+      ctx.rows(h, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(f8_src, x8, e8, r); });
+      TensorView f16 = resized(ctx, f16_src, h, w, kernels::ResizeMode::to_size());
+      TensorView v16 = ctx.arena.tensor(h, w, c);
+      ctx.rows(h, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(f16, x16, v16, r); });
+      in.e8 = e8;
+      in.v16 = v16;
+    }
+    ctx.rows(h, [&](RowRange r) { kernels::aam_combine_head(in, head, out, r); });
+    ctx.arena.release(mark);
+  }
+
+ private:
+  // src resized to h x w in a new arena tensor; src itself when Paddle would copy (a size
+  // target equal to the input size).
+  template <class Ctx, class T>
+  static constexpr TensorView resized(Ctx& ctx, BasicTensorView<T> src, int h, int w, kernels::ResizeMode mode) {
+    if (mode.factor == 0.0f && src.height == h && src.width == w)
+      return TensorView{const_cast<float*>(src.data), src.height, src.width, src.channels, src.stride};
+    TensorView dst = ctx.arena.tensor(h, w, src.channels);
+    ctx.rows(h, [&](RowRange r) { kernels::resize_bilinear<kernels::Store>(src, dst, mode, r); });
+    return dst;
+  }
+};
+
+}  // namespace pms::inline PMS_ISA_NS::layers

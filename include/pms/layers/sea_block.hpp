@@ -1,0 +1,162 @@
+// pms/layers/sea_block.hpp: a strided SEA transformer block (spec 5.2, 5.3) and a stage of them.
+//
+// x (H0 x W0 x C) is updated in place:
+//   s = BN(dw3x3/2(x) + b)                                  H x W x C, H = ceil(H0/2)
+//   qkv = [q | k | v] = 1x1(s)                              q, k: nh_kd channels, v: dh channels
+//   detail = 1x1(relu6(dw3x3(qkv)))                         H x W x C
+//   row = 1x1(relu6(attention over rows of the W-means))    H x 1 x dh
+//   col = 1x1(relu6(attention over columns of the H-means)) 1 x W x dh
+//   y = hsigmoid(1x1(relu6(v + row + col))) * detail        H x W x C
+//   x += resize(y to H0 x W0)
+//   x += 1x1(relu6(dw3x3(1x1(x)) + b))                      the MLP, at full stage resolution
+#pragma once
+
+#include <array>
+
+#include "pms/kernels/activation.hpp"
+#include "pms/kernels/axial_attention.hpp"
+#include "pms/kernels/depthwise_conv.hpp"
+#include "pms/kernels/eltwise.hpp"
+#include "pms/kernels/pointwise_conv.hpp"
+#include "pms/kernels/resize.hpp"
+#include "pms/layers/mv3_block.hpp"
+#include "pms/layers/run_context.hpp"
+#include "pms/layers/weight_binder.hpp"
+#include "pms/model/variants.hpp"
+
+namespace pms::inline PMS_ISA_NS::layers {
+
+template <SeaStageSpec S>
+struct SeaBlock {
+  static constexpr SeaStageSpec spec = S;
+  static constexpr int qk = S.qk_channels();
+  static constexpr int dh = S.v_channels();
+  static constexpr int table = SeaStageSpec::pos_table_length;
+
+  kernels::DepthwiseWeights stride_conv{}, detail_dw{}, mlp_dw{};
+  kernels::PointwiseWeights qkv{}, detail_pw{}, proj_row{}, proj_col{}, proj{}, fc1{}, fc2{};
+  const float* pos_row_q = nullptr;  // [nh_kd][16] positional tables, resized per input size
+  const float* pos_row_k = nullptr;
+  const float* pos_col_q = nullptr;
+  const float* pos_col_k = nullptr;
+
+  void bind(WeightBinder& b, int stage, int index) noexcept {
+    const TensorName p = TensorName("backbone.trans").append(stage).append(".transformer_blocks.").append(index).append(".");
+    stride_conv = bind_depthwise(b, p + "attn.stride_conv", 3, S.dim);
+    qkv = bind_pointwise(b, p + "attn.qkv", S.dim, S.qkv_channels());
+    detail_dw = bind_depthwise(b, p + "attn.dwconv", 3, S.qkv_channels());
+    detail_pw = bind_pointwise(b, p + "attn.pwconv", S.qkv_channels(), S.dim);
+    proj_row = bind_pointwise(b, p + "attn.proj_encode_row.1", dh, dh);
+    proj_col = bind_pointwise(b, p + "attn.proj_encode_column.1", dh, dh);
+    proj = bind_pointwise(b, p + "attn.proj.1", dh, S.dim);
+    pos_row_q = b.f32(p + "attn.pos_emb_rowq", {qk, table});
+    pos_row_k = b.f32(p + "attn.pos_emb_rowk", {qk, table});
+    pos_col_q = b.f32(p + "attn.pos_emb_columnq", {qk, table});
+    pos_col_k = b.f32(p + "attn.pos_emb_columnk", {qk, table});
+    fc1 = bind_pointwise(b, p + "mlp.fc1", S.dim, S.mlp_hidden());
+    mlp_dw = bind_depthwise(b, p + "mlp.dwconv", 3, S.mlp_hidden());
+    fc2 = bind_pointwise(b, p + "mlp.fc2", S.mlp_hidden(), S.dim);
+  }
+
+  template <class Ctx>
+  constexpr void forward(Ctx& ctx, TensorView x) const {
+    attention(ctx, x);
+    mlp(ctx, x);
+  }
+
+ private:
+  // One squeeze direction: attention over the n positions of the means of q, k, v taken
+  // along the other axis, then proj_encode (relu6 -> 1x1). `along_width`: the row branch.
+  template <class Ctx>
+  constexpr void axial(Ctx& ctx, ConstTensorView qkv_t, bool along_width, const float* pos_q, const float* pos_k,
+                       const kernels::PointwiseWeights& encode, TensorView out) const {
+    const int n = along_width ? qkv_t.height : qkv_t.width;
+    const std::size_t mark = ctx.arena.mark();
+    TensorView means = ctx.arena.tensor(n, 1, S.qkv_channels());  // [q | k | v] means per position
+    float* table_q = ctx.arena.floats(static_cast<std::size_t>(n) * padded_channels(qk));
+    float* table_k = ctx.arena.floats(static_cast<std::size_t>(n) * padded_channels(qk));
+    TensorView attended = ctx.arena.tensor(n, 1, dh);
+    float* scratch = ctx.arena.floats(kernels::axial_attention_scratch_floats(n, S.key_dim));
+    ctx.once([&] {
+      if (along_width)
+        kernels::mean_over_width(qkv_t, means.data, means.stride);
+      else
+        kernels::mean_over_height(qkv_t, means.data, means.stride);
+      kernels::resize_pos_table(pos_q, qk, n, table_q);
+      kernels::resize_pos_table(pos_k, qk, n, table_k);
+      kernels::AxialAttentionInputs in{};
+      in.q = means.data, in.q_stride = means.stride;
+      in.k = means.data + qk, in.k_stride = means.stride;
+      in.v = means.data + 2 * qk, in.v_stride = means.stride;
+      in.q_pos = table_q, in.k_pos = table_k, in.pos_stride = padded_channels(qk);
+      kernels::axial_attention(in, kernels::AxialAttentionShape{n, S.heads, S.key_dim, S.value_dim()}, attended.data, attended.stride,
+                               scratch);
+    });
+    // encode as a 1 x n or n x 1 image: the pointwise kernel only sees pixels.
+    const TensorView src = along_width ? attended : TensorView{attended.data, 1, n, dh, attended.stride};
+    ctx.rows(src.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity, act::ReLU6>(src, encode, out, r); });
+    ctx.arena.release(mark);
+  }
+
+  template <class Ctx>
+  constexpr void attention(Ctx& ctx, TensorView x) const {
+    const int h = conv_out_extent(x.height, 2), w = conv_out_extent(x.width, 2);
+    const std::size_t mark = ctx.arena.mark();
+    TensorView strided = ctx.arena.tensor(h, w, S.dim);
+    TensorView qkv_t = ctx.arena.tensor(h, w, S.qkv_channels());
+    TensorView detail_in = ctx.arena.tensor(h, w, S.qkv_channels());
+    TensorView detail = ctx.arena.tensor(h, w, S.dim);
+    TensorView row = ctx.arena.tensor(h, 1, dh);
+    TensorView col = ctx.arena.tensor(1, w, dh);
+    TensorView mixed = ctx.arena.tensor(h, w, dh);
+    TensorView gated = ctx.arena.tensor(h, w, S.dim);
+
+    ctx.rows(h, [&](RowRange r) { kernels::depthwise_conv<3, 2, act::Identity>(x, stride_conv, strided, r); });
+    ctx.rows(h, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(strided, qkv, qkv_t, r); });
+    ctx.rows(h, [&](RowRange r) { kernels::depthwise_conv<3, 1, act::ReLU6>(qkv_t, detail_dw, detail_in, r); });
+    ctx.rows(h, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(detail_in, detail_pw, detail, r); });
+
+    axial(ctx, qkv_t, true, pos_row_q, pos_row_k, proj_row, row);
+    axial(ctx, qkv_t, false, pos_col_q, pos_col_k, proj_col, TensorView{col.data, 1, w, dh, col.stride});
+
+    const ConstTensorView v = channel_slice(ConstTensorView(qkv_t), 2 * qk, dh);
+    ctx.rows(h, [&](RowRange r) { kernels::add_row_col<act::ReLU6>(v, row.data, row.stride, col.data, col.stride, mixed, r); });
+    ctx.rows(h, [&](RowRange r) { kernels::pointwise_conv<act::HSigmoid>(mixed, proj, gated, r); });
+    ctx.rows(h, [&](RowRange r) { kernels::multiply(gated, detail, gated, r); });
+    ctx.rows(x.height, [&](RowRange r) { kernels::resize_bilinear<kernels::Accumulate>(gated, x, kernels::ResizeMode::to_size(), r); });
+    ctx.arena.release(mark);
+  }
+
+  template <class Ctx>
+  constexpr void mlp(Ctx& ctx, TensorView x) const {
+    const std::size_t mark = ctx.arena.mark();
+    TensorView hidden = ctx.arena.tensor(x.height, x.width, S.mlp_hidden());
+    TensorView filtered = ctx.arena.tensor(x.height, x.width, S.mlp_hidden());
+    ctx.rows(x.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(x, fc1, hidden, r); });
+    ctx.rows(x.height, [&](RowRange r) { kernels::depthwise_conv<3, 1, act::ReLU6>(hidden, mlp_dw, filtered, r); });
+    // fc2 writes into `hidden`'s memory (free once the dw conv has read it), then adds to x:
+    // the pointwise kernel keeps partial sums in its output, so it cannot update x in place.
+    TensorView update = make_tensor(hidden.data, x.height, x.width, S.dim);
+    ctx.rows(x.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(filtered, fc2, update, r); });
+    ctx.rows(x.height, [&](RowRange r) { kernels::add_inplace(x, update, r); });
+    ctx.arena.release(mark);
+  }
+};
+
+// backbone.trans{Stage}: S.depth identical blocks.
+template <SeaStageSpec S, int Stage>
+struct SeaStage {
+  static constexpr SeaStageSpec spec = S;
+  static constexpr int stage = Stage;
+  std::array<SeaBlock<S>, S.depth> blocks{};
+
+  void bind(WeightBinder& b) noexcept {
+    for (int i = 0; i < S.depth; ++i) blocks[i].bind(b, Stage, i);
+  }
+  template <class Ctx>
+  constexpr void forward(Ctx& ctx, TensorView x) const {
+    for (const SeaBlock<S>& block : blocks) block.forward(ctx, x);
+  }
+};
+
+}  // namespace pms::inline PMS_ISA_NS::layers
