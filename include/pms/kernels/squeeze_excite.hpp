@@ -1,0 +1,156 @@
+// pms/kernels/squeeze_excite.hpp: the squeeze-excite gate of MobileNetV3 blocks (spec 4.1).
+//
+//   mean[c]   = sum_{y,x} x(y, x, c) / (H * W)
+//   hidden[j] = relu(b1[j] + sum_c mean[c] * w1[c][j])          j < S = C / 4
+//   gate[c]   = clip(0.2 * (b2[c] + sum_j hidden[j] * w2[j][c]) + 0.5, 0, 1)
+//
+// The gate multiplies the depthwise output channel-wise. The linear conv that follows can
+// take it as its input_scale (fused); scale_channels applies it on its own.
+//
+// Weight layout = the pointwise layout (pms/kernels/pointwise_conv.hpp): rows for real input
+// channels only, columns padded to 16: w1 [C][P(S)], w2 [S][P(C)], biases [P(S)] and [P(C)]
+// (P = padded_channels). Pad columns and pad bias lanes must be finite (the packer writes 0),
+// so every gate lane is finite; real gate lanes never read a pad lane.
+#pragma once
+
+#include <cstddef>
+
+#include "pms/core/config.hpp"
+#include "pms/core/tensor.hpp"
+#include "pms/kernels/activation.hpp"
+#include "pms/simd/simd.hpp"
+
+namespace pms::inline PMS_ISA_NS::kernels {
+
+struct SqueezeExciteWeights {
+  const float* fc1_weight;  // [channels][P(squeezed)], element [c][j] at c * P(squeezed) + j
+  const float* fc1_bias;    // [P(squeezed)]
+  const float* fc2_weight;  // [squeezed][P(channels)], element [j][c] at j * P(channels) + c
+  const float* fc2_bias;    // [P(channels)]
+  int channels;             // C
+  int squeezed;             // S = C / 4
+};
+
+// Floats of scratch squeeze_excite_gate needs: the means and the hidden layer.
+constexpr std::size_t squeeze_excite_scratch_floats(int channels, int squeezed) noexcept {
+  return static_cast<std::size_t>(padded_channels(channels)) + static_cast<std::size_t>(padded_channels(squeezed));
+}
+
+namespace se_detail {
+
+using simd::f32v;
+using simd::kLanes;
+
+// acc[0..NV) += sum over one row's pixels of the NV vectors at channel offset c.
+template <int NV>
+PMS_ALWAYS_INLINE void add_row_sums(const float* row, int width, int stride, int c, float* sums) noexcept {
+  f32v acc[NV];
+  for (int v = 0; v < NV; ++v) acc[v] = simd::zero();
+  const float* p = row + c;
+  for (int x = 0; x < width; ++x, p += stride)
+    for (int v = 0; v < NV; ++v) acc[v] = acc[v] + simd::load(p + v * kLanes);
+  for (int v = 0; v < NV; ++v) simd::store(sums + c + v * kLanes, simd::load(sums + c + v * kLanes) + acc[v]);
+}
+
+// One vector of channels: two interleaved accumulators hide the add latency.
+PMS_ALWAYS_INLINE void add_row_sums_single(const float* row, int width, int stride, int c, float* sums) noexcept {
+  f32v a0 = simd::zero(), a1 = simd::zero();
+  const float* p = row + c;
+  int x = 0;
+  for (; x + 2 <= width; x += 2, p += 2 * stride) {
+    a0 = a0 + simd::load(p);
+    a1 = a1 + simd::load(p + stride);
+  }
+  if (x < width) a0 = a0 + simd::load(p);
+  simd::store(sums + c, simd::load(sums + c) + (a0 + a1));
+}
+
+// out[j-block of NV vectors] = Act(bias + sum_i in[i] * w[i][j]) for i < n, w row pitch ld.
+template <int NV, class Act>
+PMS_ALWAYS_INLINE void fc_block(const float* in, int n, const float* w, int ld, const float* bias, int j, float* out) noexcept {
+  f32v acc[NV];
+  for (int v = 0; v < NV; ++v) acc[v] = simd::load(bias + j + v * kLanes);
+  for (int i = 0; i < n; ++i) {
+    const f32v s = simd::splat(in[i]);
+    const float* wr = w + static_cast<std::ptrdiff_t>(i) * ld + j;
+    for (int v = 0; v < NV; ++v) acc[v] = simd::fma(s, simd::load(wr + v * kLanes), acc[v]);
+  }
+  for (int v = 0; v < NV; ++v) simd::store(out + j + v * kLanes, Act::apply(acc[v]));
+}
+
+// A fully connected layer over padded outputs, four vectors of outputs at a time.
+template <class Act>
+inline void fully_connected(const float* in, int n, const float* w, const float* bias, int outputs, float* out) noexcept {
+  const int lanes = padded_channels(outputs);
+  int j = 0;
+  for (; j + 4 * kLanes <= lanes; j += 4 * kLanes) fc_block<4, Act>(in, n, w, lanes, bias, j, out);
+  switch ((lanes - j) / kLanes) {
+    case 3: fc_block<3, Act>(in, n, w, lanes, bias, j, out); break;
+    case 2: fc_block<2, Act>(in, n, w, lanes, bias, j, out); break;
+    case 1: fc_block<1, Act>(in, n, w, lanes, bias, j, out); break;
+    default: break;
+  }
+}
+
+}  // namespace se_detail
+
+// sums[c] += sum over the rows' pixels of x(y, x, c), for all padded_channels(C) lanes.
+// Per-row partial sums keep the float error small at 256 x 256. Threads can sum disjoint
+// row ranges into separate buffers and add them.
+inline void channel_sums(ConstTensorView x, RowRange rows, float* sums) noexcept {
+  constexpr int L = simd::kLanes;
+  PMS_ASSERT(rows.begin >= 0 && rows.end <= x.height);
+  const int lanes = padded_channels(x.channels);
+  for (int y = rows.begin; y < rows.end; ++y) {
+    const float* row = x.row(y);
+    if (lanes == L) {
+      se_detail::add_row_sums_single(row, x.width, x.stride, 0, sums);
+      continue;
+    }
+    int c = 0;
+    for (; c + 4 * L <= lanes; c += 4 * L) se_detail::add_row_sums<4>(row, x.width, x.stride, c, sums);
+    switch ((lanes - c) / L) {
+      case 3: se_detail::add_row_sums<3>(row, x.width, x.stride, c, sums); break;
+      case 2: se_detail::add_row_sums<2>(row, x.width, x.stride, c, sums); break;
+      case 1: se_detail::add_row_sums<1>(row, x.width, x.stride, c, sums); break;
+      default: break;
+    }
+  }
+}
+
+// gate [P(C)] from channel sums over `count` pixels. scratch: squeeze_excite_scratch_floats.
+inline void squeeze_excite_gate_from_sums(const float* sums, int count, const SqueezeExciteWeights& w, float* gate,
+                                          float* scratch) noexcept {
+  constexpr int L = simd::kLanes;
+  PMS_ASSERT(count > 0 && w.squeezed > 0);
+  const int lanes = padded_channels(w.channels);
+  float* mean = scratch;
+  float* hidden = scratch + lanes;
+  const simd::f32v n = simd::splat(static_cast<float>(count));
+  for (int c = 0; c < lanes; c += L) simd::store(mean + c, simd::load(sums + c) / n);
+  se_detail::fully_connected<act::ReLU>(mean, w.channels, w.fc1_weight, w.fc1_bias, w.squeezed, hidden);
+  se_detail::fully_connected<act::SEGate>(hidden, w.squeezed, w.fc2_weight, w.fc2_bias, w.channels, gate);
+}
+
+// gate [P(C)] of the whole tensor x (H x W x C, possibly a channel slice).
+inline void squeeze_excite_gate(ConstTensorView x, const SqueezeExciteWeights& w, float* gate, float* scratch) noexcept {
+  PMS_ASSERT(x.channels == w.channels);
+  const int lanes = padded_channels(w.channels);
+  for (int c = 0; c < lanes; ++c) gate[c] = 0.0f;  // the gate doubles as the sum buffer
+  channel_sums(x, x.all_rows(), gate);
+  squeeze_excite_gate_from_sums(gate, x.height * x.width, w, gate, scratch);
+}
+
+// inout(y, x, c) *= gate[c] for the rows, all padded lanes.
+inline void scale_channels(TensorView inout, const float* gate, RowRange rows) noexcept {
+  constexpr int L = simd::kLanes;
+  PMS_ASSERT(rows.begin >= 0 && rows.end <= inout.height);
+  const int lanes = padded_channels(inout.channels);
+  for (int y = rows.begin; y < rows.end; ++y)
+    for (int x = 0; x < inout.width; ++x) {
+      float* p = inout.pixel(y, x);
+      for (int c = 0; c < lanes; c += L) simd::store(p + c, simd::load(p + c) * simd::load(gate + c));
+    }
+}
+
+}  // namespace pms::inline PMS_ISA_NS::kernels
