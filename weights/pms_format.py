@@ -109,6 +109,7 @@ class PmsFile:
             raise ValueError("bad checksum")
         self.tensors: dict[str, np.ndarray] = {}
         self.order: list[str] = []
+        self.offsets: dict[str, int] = {}  # byte offset of each tensor from the file start
         for i in range(count):
             name, dt, rank, d0, d1, d2, d3, off, nbytes = struct.unpack_from(ENTRY_FMT, buf, toff + i * esize)
             name = name.rstrip(b"\0").decode("ascii")
@@ -116,6 +117,7 @@ class PmsFile:
             a = np.frombuffer(buf, DTYPES[dt], count=int(np.prod(shape)), offset=off).reshape(shape)
             self.tensors[name] = a
             self.order.append(name)
+            self.offsets[name] = off
 
 
 def read_pms(path, verify_checksum: bool = True) -> PmsFile:
