@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include <xsimd/xsimd.hpp>
 
@@ -171,6 +172,29 @@ PMS_ALWAYS_INLINE unsigned bitmask(mask32 m) noexcept {
   unsigned r = 0;
   for (int i = 0; i < kLanes; ++i) r |= m.get(i) ? 1u << i : 0u;
   return r;
+#endif
+}
+
+// kLanes bytes at p (no alignment needed, exactly kLanes bytes read) as floats 0..255:
+// the stem reads 8-bit image rows with it.
+PMS_ALWAYS_INLINE f32v load_u8(const std::uint8_t* p) noexcept {
+#if defined(__AVX512F__)
+  return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+#elif defined(__AVX2__)
+  return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+#elif defined(__SSE2__) || defined(_M_X64)
+  int bits;
+  std::memcpy(&bits, p, 4);
+  const __m128i zero = _mm_setzero_si128();
+  return _mm_cvtepi32_ps(_mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(bits), zero), zero));
+#elif defined(__aarch64__)
+  std::uint32_t bits;
+  std::memcpy(&bits, p, 4);
+  return vcvtq_f32_u32(vmovl_u16(vget_low_u16(vmovl_u8(vreinterpret_u8_u32(vdup_n_u32(bits))))));
+#else
+  alignas(64) float t[kLanes];
+  for (int i = 0; i < kLanes; ++i) t[i] = static_cast<float>(p[i]);
+  return load(t);
 #endif
 }
 
