@@ -8,12 +8,13 @@
 // weights [K*K][stride], element [ky*K+kx][c] at (ky*K+kx)*stride + c, zero in pad lanes;
 // bias [stride]. Pad lanes of out are written (Act(bias_pad)), finite.
 //
-// Vectorised over channels, one vector of kLanes channels at a time. Per output row, per
-// channel vector, the interior (every tap inside the input) runs in tiles of kXT output
-// pixels: kXT accumulators, the K weights of one kernel row in registers, and each input
-// vector of the row loaded once and fed to every (pixel, tap) pair it belongs to. Rows at
-// the top/bottom border skip the missing kernel rows (a loop bound, no per-tap branch);
-// the few border columns take a per-pixel path with clamped taps.
+// Vectorised over channels, one vector of kLanes channels at a time. Each output row runs
+// in tiles of kXT output pixels (then 4, 2, 1), and each tile over all channel vectors (so
+// memory is read in order): kXT accumulators, the K weights of one kernel row in
+// registers, each input vector loaded once and fed to every (pixel, tap) pair it belongs
+// to. Rows at the top/bottom border skip the missing kernel rows (a loop bound); tiles
+// whose window crosses the left/right border read a zero vector for columns outside the
+// image (a select per window column, not per tap).
 #pragma once
 
 #include <algorithm>
@@ -37,28 +38,38 @@ namespace depthwise_detail {
 using simd::f32v;
 using simd::kLanes;
 
-// Output pixels per interior tile: 8 accumulators cover the FMA latency on every ISA and,
-// with K weights and one input vector, fit 16 registers for K <= 5.
+// Output pixels per tile: 8 accumulators cover the FMA latency on every ISA and, with K
+// weights and one input vector, fit 16 registers for K <= 5.
 inline constexpr int kXT = 8;
 
-// XT output pixels x0..x0+XT-1 (interior) of one channel vector; rows[ky] for ky in
-// [ky_lo, ky_hi) point at the input row's pixel x0*S - P, channel vector offset applied.
-template <int K, int S, int XT, class Act>
-PMS_ALWAYS_INLINE void interior_tile(const float* const* rows, int ky_lo, int ky_hi, std::ptrdiff_t stride,
-                                     const float* PMS_RESTRICT w, std::ptrdiff_t w_stride, f32v bias,
-                                     float* PMS_RESTRICT out) noexcept {
-  constexpr int kWindow = (XT - 1) * S + K;  // input pixels the tile reads per kernel row
+// Read in place of input pixels outside the image (zero padding).
+alignas(64) inline constexpr float kZeros[16] = {};
+
+// XT output pixels of one channel vector c0, the first at input column ix0 = x0*S - P.
+// rows[ky] (ky in [ky_lo, ky_hi)) point at input rows. kChecked: some window column may
+// lie outside [0, in_width) and reads zeros instead (a select per window column, no
+// per-tap branch). Each input vector is loaded once and feeds every (pixel, tap) it
+// belongs to.
+template <int K, int S, int XT, bool kChecked, class Act>
+PMS_ALWAYS_INLINE void tile(const float* const* rows, int ky_lo, int ky_hi, int ix0, int in_width,
+                            std::ptrdiff_t stride, std::ptrdiff_t c0, const float* PMS_RESTRICT w, f32v bias,
+                            float* PMS_RESTRICT out) noexcept {
+  constexpr int kWindow = (XT - 1) * S + K;  // input columns the tile reads per kernel row
   f32v acc[XT];
 #pragma GCC unroll 8
   for (int t = 0; t < XT; ++t) acc[t] = bias;
   for (int ky = ky_lo; ky < ky_hi; ++ky) {
-    const float* PMS_RESTRICT row = rows[ky];
+    const float* row = rows[ky] + c0;
     f32v wk[K];
 #pragma GCC unroll 5
-    for (int kx = 0; kx < K; ++kx) wk[kx] = simd::load(w + (ky * K + kx) * w_stride);
+    for (int kx = 0; kx < K; ++kx) wk[kx] = simd::load(w + (ky * K + kx) * stride);
 #pragma GCC unroll 32
     for (int j = 0; j < kWindow; ++j) {
-      const f32v v = simd::load(row + j * stride);
+      const int ix = ix0 + j;
+      const float* p = row + static_cast<std::ptrdiff_t>(ix) * stride;
+      if constexpr (kChecked) p = ix >= 0 && ix < in_width ? p : kZeros;
+      f32v v = simd::load(p);
+      simd::keep_in_register(v);
 #pragma GCC unroll 8
       for (int t = 0; t < XT; ++t) {
         const int kx = j - t * S;
@@ -70,19 +81,27 @@ PMS_ALWAYS_INLINE void interior_tile(const float* const* rows, int ky_lo, int ky
   for (int t = 0; t < XT; ++t) simd::store(out + t * stride, Act::apply(acc[t]));
 }
 
-// One output pixel anywhere (border columns): taps clamped to the input.
-template <int K, int S, class Act>
-PMS_ALWAYS_INLINE void border_pixel(const float* const* rows, int ky_lo, int ky_hi, int x, int in_width,
-                                    std::ptrdiff_t stride, const float* PMS_RESTRICT w, std::ptrdiff_t w_stride,
-                                    f32v bias, float* PMS_RESTRICT out) noexcept {
+// XT output pixels from x0, every channel vector.
+template <int K, int S, int XT, bool kChecked, class Act>
+PMS_ALWAYS_INLINE void tile_all_channels(const float* const* rows, int ky_lo, int ky_hi, int x0, int in_width,
+                                         std::ptrdiff_t stride, const DepthwiseWeights& w, float* out_row) noexcept {
   constexpr int P = (K - 1) / 2;
-  const int ix0 = x * S - P;
-  const int kx_lo = std::max(0, -ix0), kx_hi = std::min(K, in_width - ix0);
-  f32v acc = bias;
-  for (int ky = ky_lo; ky < ky_hi; ++ky)
-    for (int kx = kx_lo; kx < kx_hi; ++kx)
-      acc = simd::fma(simd::load(rows[ky] + (ix0 + kx) * stride), simd::load(w + (ky * K + kx) * w_stride), acc);
-  simd::store(out, Act::apply(acc));
+  float* out = out_row + x0 * stride;
+  for (std::ptrdiff_t c0 = 0; c0 < stride; c0 += kLanes)
+    tile<K, S, XT, kChecked, Act>(rows, ky_lo, ky_hi, x0 * S - P, in_width, stride, c0, w.weight + c0,
+                                  simd::loadu(w.bias + c0), out + c0);
+}
+
+// XT output pixels from x0: the unchecked tile when its whole window is inside the image.
+template <int K, int S, int XT, class Act>
+PMS_ALWAYS_INLINE void tile_at(const float* const* rows, int ky_lo, int ky_hi, int x0, int in_width,
+                               std::ptrdiff_t stride, const DepthwiseWeights& w, float* out_row) noexcept {
+  constexpr int P = (K - 1) / 2;
+  const int first = x0 * S - P, last = (x0 + XT - 1) * S - P + K - 1;
+  if (first >= 0 && last < in_width)
+    tile_all_channels<K, S, XT, false, Act>(rows, ky_lo, ky_hi, x0, in_width, stride, w, out_row);
+  else
+    tile_all_channels<K, S, XT, true, Act>(rows, ky_lo, ky_hi, x0, in_width, stride, w, out_row);
 }
 
 }  // namespace depthwise_detail
@@ -100,58 +119,19 @@ void depthwise_conv(ConstTensorView in, const DepthwiseWeights& w, TensorView ou
   PMS_ASSERT(out_rows.begin >= 0 && out_rows.end <= out.height);
 
   const std::ptrdiff_t stride = in.stride;
-  const int vectors = in.stride / kLanes;
-  // Interior columns: x*S - P >= 0 and x*S - P + K - 1 <= in.width - 1.
-  const int x_lo = std::min((P + S - 1) / S, out.width);
-  const int last = in.width - K + P;  // largest x*S with the last tap inside
-  const int x_hi = std::max(x_lo, std::min(out.width, last >= 0 ? last / S + 1 : 0));
-
   for (int y = out_rows.begin; y < out_rows.end; ++y) {
+    // Kernel rows inside the image: a loop bound, so border rows cost nothing extra.
     const int iy0 = y * S - P;
     const int ky_lo = std::max(0, -iy0), ky_hi = std::min(K, in.height - iy0);
     const float* rows[K] = {};
     for (int ky = ky_lo; ky < ky_hi; ++ky) rows[ky] = in.row(iy0 + ky);
     float* out_row = out.row(y);
 
-    for (int cv = 0; cv < vectors; ++cv) {
-      const std::ptrdiff_t c0 = static_cast<std::ptrdiff_t>(cv) * kLanes;
-      const float* wc = w.weight + c0;
-      const f32v bias = simd::loadu(w.bias + c0);
-      const float* crow[K] = {};
-      for (int ky = ky_lo; ky < ky_hi; ++ky) crow[ky] = rows[ky] + c0;
-
-      for (int x = 0; x < x_lo; ++x)
-        border_pixel<K, S, Act>(crow, ky_lo, ky_hi, x, in.width, stride, wc, stride, bias, out_row + x * stride + c0);
-
-      // Interior tiles read from input column x*S - P on.
-      const float* tile_rows[K] = {};
-      int x = x_lo;
-      const auto tile_at = [&](int x0) {
-        for (int ky = ky_lo; ky < ky_hi; ++ky) tile_rows[ky] = crow[ky] + (x0 * S - P) * stride;
-      };
-      for (; x + kXT <= x_hi; x += kXT) {
-        tile_at(x);
-        interior_tile<K, S, kXT, Act>(tile_rows, ky_lo, ky_hi, stride, wc, stride, bias, out_row + x * stride + c0);
-      }
-      if (x_hi - x >= 4) {
-        tile_at(x);
-        interior_tile<K, S, 4, Act>(tile_rows, ky_lo, ky_hi, stride, wc, stride, bias, out_row + x * stride + c0);
-        x += 4;
-      }
-      if (x_hi - x >= 2) {
-        tile_at(x);
-        interior_tile<K, S, 2, Act>(tile_rows, ky_lo, ky_hi, stride, wc, stride, bias, out_row + x * stride + c0);
-        x += 2;
-      }
-      if (x_hi - x >= 1) {
-        tile_at(x);
-        interior_tile<K, S, 1, Act>(tile_rows, ky_lo, ky_hi, stride, wc, stride, bias, out_row + x * stride + c0);
-        x += 1;
-      }
-
-      for (x = x_hi; x < out.width; ++x)
-        border_pixel<K, S, Act>(crow, ky_lo, ky_hi, x, in.width, stride, wc, stride, bias, out_row + x * stride + c0);
-    }
+    int x = 0;
+    for (; x + kXT <= out.width; x += kXT) tile_at<K, S, kXT, Act>(rows, ky_lo, ky_hi, x, in.width, stride, w, out_row);
+    if (out.width - x >= 4) tile_at<K, S, 4, Act>(rows, ky_lo, ky_hi, x, in.width, stride, w, out_row), x += 4;
+    if (out.width - x >= 2) tile_at<K, S, 2, Act>(rows, ky_lo, ky_hi, x, in.width, stride, w, out_row), x += 2;
+    if (out.width - x >= 1) tile_at<K, S, 1, Act>(rows, ky_lo, ky_hi, x, in.width, stride, w, out_row);
   }
 }
 

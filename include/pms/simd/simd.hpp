@@ -198,4 +198,17 @@ PMS_ALWAYS_INLINE f32v load_u8(const std::uint8_t* p) noexcept {
 #endif
 }
 
+// Makes the compiler materialise v in a register here. For a value that feeds several
+// FMAs (a depthwise input vector): without it GCC folds the load into each FMA as a memory
+// operand and loads the same vector K times, which makes the kernel load-port bound.
+PMS_ALWAYS_INLINE void keep_in_register(f32v& v) noexcept {
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+  __asm__("" : "+v"(v.data));
+#elif (defined(__GNUC__) || defined(__clang__)) && defined(__aarch64__)
+  __asm__("" : "+w"(v.data));
+#else
+  (void)v;
+#endif
+}
+
 }  // namespace pms::inline PMS_ISA_NS::simd
