@@ -45,10 +45,13 @@ using simd::kLanes;
 template <int NV>
 PMS_ALWAYS_INLINE void add_row_sums(const float* row, int width, int stride, int c, float* sums) noexcept {
   f32v acc[NV];
+  PMS_UNROLL(4)
   for (int v = 0; v < NV; ++v) acc[v] = simd::zero();
   const float* p = row + c;
   for (int x = 0; x < width; ++x, p += stride)
+    PMS_UNROLL(4)
     for (int v = 0; v < NV; ++v) acc[v] = acc[v] + simd::load(p + v * kLanes);
+  PMS_UNROLL(4)
   for (int v = 0; v < NV; ++v) simd::store(sums + c + v * kLanes, simd::load(sums + c + v * kLanes) + acc[v]);
 }
 
@@ -69,12 +72,15 @@ PMS_ALWAYS_INLINE void add_row_sums_single(const float* row, int width, int stri
 template <int NV, class Act>
 PMS_ALWAYS_INLINE void fc_block(const float* in, int n, const float* w, int ld, const float* bias, int j, float* out) noexcept {
   f32v acc[NV];
+  PMS_UNROLL(4)
   for (int v = 0; v < NV; ++v) acc[v] = simd::load(bias + j + v * kLanes);
   for (int i = 0; i < n; ++i) {
     const f32v s = simd::splat(in[i]);
     const float* wr = w + static_cast<std::ptrdiff_t>(i) * ld + j;
+    PMS_UNROLL(4)
     for (int v = 0; v < NV; ++v) acc[v] = simd::fma(s, simd::load(wr + v * kLanes), acc[v]);
   }
+  PMS_UNROLL(4)
   for (int v = 0; v < NV; ++v) simd::store(out + j + v * kLanes, Act::apply(acc[v]));
 }
 

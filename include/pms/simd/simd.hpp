@@ -16,6 +16,15 @@
 
 #include "pms/core/config.hpp"
 
+// Asks the compiler to unroll the next loop n times: GCC at -O2 keeps small fixed-count
+// loops over register arrays (accumulators, compare chains) rolled and spills the arrays.
+#if defined(__GNUC__)
+#define PMS_PRAGMA(x) _Pragma(#x)
+#define PMS_UNROLL(n) PMS_PRAGMA(GCC unroll n)
+#else
+#define PMS_UNROLL(n)
+#endif
+
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__)
 #define PMS_ISA_NS isa_avx512
 #elif defined(__AVX2__) && defined(__FMA__)

@@ -9,6 +9,7 @@
 #include <array>
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ops_test_util.hpp"
@@ -151,12 +152,15 @@ TEST_CASE("upsample_argmax: exact ties are won by the first class") {
       t.at(y, x, 3) = t.at(y, x, 7) = 5.0f + uniform(g);
       t.at(y, x, 141) = t.at(y, x, 140) = (x + y) % 3 == 0 ? 9.0f + uniform(g) : t.at(y, x, 140);
     }
-  std::vector<std::int32_t> labels(144 * 128, -1);
-  Buffer scratch(kernels::upsample_argmax_scratch_floats(150, 8, 128));
-  kernels::upsample_argmax<std::int32_t>(t.view, 144, 128, labels.data(), 128, {0, 144}, scratch.data());
-  int wrong = 0;
-  for (std::int32_t l : labels) wrong += l != 3 && l != 140;
-  CHECK_MESSAGE(wrong == 0, wrong << " pixels labelled with a later tied class (or another)");
+  // x16 (cells vectorised over pixels) and x2.5 / x1.25 (cells vectorised over classes).
+  for (const auto& [oh, ow] : {std::pair<int, int>{144, 128}, std::pair<int, int>{22, 20}, std::pair<int, int>{11, 10}}) {
+    std::vector<std::int32_t> labels(static_cast<std::size_t>(oh) * ow, -1);
+    Buffer scratch(kernels::upsample_argmax_scratch_floats(150, 8, ow));
+    kernels::upsample_argmax<std::int32_t>(t.view, oh, ow, labels.data(), ow, {0, oh}, scratch.data());
+    int wrong = 0;
+    for (std::int32_t l : labels) wrong += l != 3 && l != 140;
+    CHECK_MESSAGE(wrong == 0, oh << "x" << ow << ": " << wrong << " pixels labelled with a later tied class (or another)");
+  }
 }
 
 TEST_CASE("upsample_argmax: VIM (gathered present classes, class_ids) against the reference") {
