@@ -272,7 +272,7 @@ class MobileSeg {
       const int lh = s.logits_h, lw = s.logits_w;
       std::int32_t* low_labels = ctx.arena.ints(static_cast<std::size_t>(lh) * lw);
       TensorView gathered = ctx.arena.tensor(lh, lw, k);
-      const std::size_t per_thread = kernels::upsample_argmax_scratch_floats(lw, out.width, k);
+      const std::size_t per_thread = kernels::upsample_argmax_scratch_floats(k, lw, out.width);
       float* scratch = ctx.arena.floats(per_thread * static_cast<std::size_t>(ctx.exec.threads()));
       ConstTensorView source = logits;
       const std::int32_t* class_ids = nullptr;
@@ -287,7 +287,7 @@ class MobileSeg {
         class_ids = classes;
       }
       ctx.chunks(out.height, [&](RowRange r, int chunk) {
-        kernels::upsample_argmax(source, class_ids, out.data, out.height, out.width, out.stride, scratch + per_thread * chunk, r);
+        kernels::upsample_argmax(source, out.height, out.width, out.data, out.stride, r, scratch + per_thread * chunk, class_ids);
       });
       // The classes of the final map (with VIM, a class present at low resolution can still
       // lose every full-resolution pixel).
