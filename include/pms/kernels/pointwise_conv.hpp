@@ -76,6 +76,9 @@ inline constexpr int kPanelFloats = 4096;
 // Reduction steps per panel, a multiple of kLanes so every pass starts vector-aligned.
 constexpr int kc_for(int nr) noexcept { return kPanelFloats / (nr * kLanes) / kLanes * kLanes; }
 
+// Pixel tiles below which a panel is read in place rather than packed.
+inline constexpr int kPackMinTiles = 4;
+
 // Input floats of one pixel block (kMC x cin): 256 KiB, so the block stays in L2 while
 // every weight panel sweeps over it.
 inline constexpr int kBlockInputFloats = 64 * 1024;
@@ -85,12 +88,13 @@ inline constexpr bool kIsIdentity = std::is_same_v<T, act::Identity>;
 
 // One micro-tile: MR pixels x NR vectors, kc reduction steps.
 //   a: MR rows of inputs, row m at a + m * a_stride (already InputAct-ed if needed)
-//   wp: packed panel, step k's NR vectors at wp + k * NR * kLanes
+//   wp: weight panel, step k's NR vectors at wp + k * wp_stride (packed or in place)
 //   c: MR output rows (pitch c_stride); partial sums on entry unless `first`
 //   r: residual rows (pitch r_stride) or null; used only on the `last` pass
 template <int MR, int NR, class Act>
 PMS_ALWAYS_INLINE void micro_tile(const float* PMS_RESTRICT a, std::ptrdiff_t a_stride, int kc,
-                                  const float* PMS_RESTRICT wp, const float* PMS_RESTRICT bias, float* PMS_RESTRICT c,
+                                  const float* PMS_RESTRICT wp, std::ptrdiff_t wp_stride,
+                                  const float* PMS_RESTRICT bias, float* PMS_RESTRICT c,
                                   std::ptrdiff_t c_stride, const float* PMS_RESTRICT r, std::ptrdiff_t r_stride,
                                   bool first, bool last) noexcept {
   f32v acc[MR][NR];
@@ -111,8 +115,8 @@ PMS_ALWAYS_INLINE void micro_tile(const float* PMS_RESTRICT a, std::ptrdiff_t a_
   for (int k = 0; k < kc; ++k) {
     f32v b[NR];
 #pragma GCC unroll 4
-    for (int v = 0; v < NR; ++v) b[v] = simd::load(wp + v * kLanes);
-    wp += NR * kLanes;
+    for (int v = 0; v < NR; ++v) b[v] = simd::loadu(wp + v * kLanes);
+    wp += wp_stride;
 #pragma GCC unroll 16
     for (int m = 0; m < MR; ++m) {
       const f32v x = simd::splat(a[m * a_stride + k]);
@@ -143,7 +147,8 @@ struct PassArgs {
   const float* a;       // first input pixel of the block, at the pass's first channel
   std::ptrdiff_t a_stride;
   int kc;
-  const float* wp;      // packed panel
+  const float* wp;      // weight panel (packed, or the weights in place)
+  std::ptrdiff_t wp_stride;
   const float* bias;    // at the panel's first column
   float* c;             // first output pixel of the block, at the panel's first column
   std::ptrdiff_t c_stride;
@@ -171,7 +176,7 @@ PMS_ALWAYS_INLINE void run_tile(const PassArgs& s, int p) noexcept {
     a_stride = kStagePitch;
   }
   const float* r = s.r != nullptr ? s.r + p * s.r_stride : nullptr;
-  micro_tile<MR, NR, Act>(a, a_stride, s.kc, s.wp, s.bias, s.c + p * s.c_stride, s.c_stride, r, s.r_stride,
+  micro_tile<MR, NR, Act>(a, a_stride, s.kc, s.wp, s.wp_stride, s.bias, s.c + p * s.c_stride, s.c_stride, r, s.r_stride,
                           s.first, s.last);
 }
 
@@ -199,16 +204,26 @@ void run_panel(const float* a, std::ptrdiff_t a_stride, const PointwiseWeights& 
   alignas(64) float panel[kKC * kNRL];
   const std::ptrdiff_t w_stride = padded_channels(w.cout);
   const int cin = w.cin;
+  // Packing pays for itself when several tiles reuse the panel; a block of a few pixels
+  // (the SEA row/column projections have 8-16) reads the weights in place.
+  const bool pack = input_scale != nullptr || np >= kPackMinTiles * mr_for(NR);
   int k0 = 0;
   do {
     const int kc = std::min(kKC, cin - k0);
+    if (!pack) {
+      const PassArgs s{a + k0, a_stride, kc, w.weight + k0 * w_stride + n0, w_stride, w.bias + n0, c, c_stride, r,
+                       r_stride, k0 == 0, k0 + kc >= cin};
+      run_pass<NR, Act, InputAct>(s, np);
+      k0 += kc;
+      continue;
+    }
     for (int k = 0; k < kc; ++k) {
       const float* src = w.weight + (k0 + k) * w_stride + n0;
       const f32v scale = simd::splat(input_scale != nullptr ? input_scale[k0 + k] : 1.0f);
 #pragma GCC unroll 4
       for (int v = 0; v < NR; ++v) simd::store(panel + k * kNRL + v * kLanes, simd::loadu(src + v * kLanes) * scale);
     }
-    const PassArgs s{a + k0, a_stride, kc, panel, w.bias + n0, c, c_stride, r, r_stride, k0 == 0, k0 + kc >= cin};
+    const PassArgs s{a + k0, a_stride, kc, panel, kNRL, w.bias + n0, c, c_stride, r, r_stride, k0 == 0, k0 + kc >= cin};
     run_pass<NR, Act, InputAct>(s, np);
     k0 += kc;
   } while (k0 < cin);
