@@ -45,6 +45,50 @@ inline bool load_rgb(const std::string& path, RgbImage& out, std::string& error)
   return true;
 }
 
+// An 8-bit single-channel image (e.g. a label PNG: one class id per pixel), rows packed.
+struct GrayImage {
+  int width = 0;
+  int height = 0;
+  std::vector<std::uint8_t> pixels;
+};
+
+// Loads a file that stores exactly one 8-bit channel (grayscale PNG, PGM, ...) without any
+// conversion, so the values are class ids. Colour, grey+alpha and 16-bit files are refused:
+// stb would convert them (palette PNGs expand to RGB, 16 bits scale to 8), which would
+// silently change the ids. On failure returns false and sets `error` to one line.
+inline bool load_gray8(const std::string& path, GrayImage& out, std::string& error) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    error = "cannot open " + path;
+    return false;
+  }
+  int w = 0, h = 0, channels = 0;
+  if (stbi_info_from_file(f, &w, &h, &channels) == 0) {
+    std::fclose(f);
+    error = path + ": not a readable image (" + stbi_failure_reason() + ")";
+    return false;
+  }
+  if (channels != 1 || stbi_is_16_bit_from_file(f) != 0) {
+    std::fclose(f);
+    error = path + ": not an 8-bit single-channel (grayscale) image; label maps must store class ids as 8-bit grey values";
+    return false;
+  }
+  std::unique_ptr<std::uint8_t, void (*)(void*)> data(stbi_load_from_file(f, &w, &h, &channels, 1), stbi_image_free);
+  std::fclose(f);
+  if (!data) {
+    error = path + ": not a readable image (" + stbi_failure_reason() + ")";
+    return false;
+  }
+  if (w <= 0 || h <= 0) {
+    error = path + ": image has no pixels";
+    return false;
+  }
+  out.width = w;
+  out.height = h;
+  out.pixels.assign(data.get(), data.get() + static_cast<std::size_t>(w) * h);
+  return true;
+}
+
 // Bilinear resize with half-pixel centres (OpenCV's INTER_LINEAR), rounded to 8 bits.
 inline RgbImage resize_rgb(const RgbImage& in, int out_w, int out_h) {
   RgbImage out;

@@ -1,0 +1,307 @@
+// evaluate: accuracy of a PP-MobileSeg model over a folder of images and label maps.
+//
+//   evaluate --weights W.pms --images DIR --labels DIR [--ignore N] [--threads N]
+//            [--mode auto|vim|exact] [--limit N] [--expect-miou X]
+//
+// Every image in --images (PNG, JPEG, BMP, PPM/PGM, TGA; sorted by name) is paired with the
+// file of the same stem in --labels (PNG preferred): an 8-bit grayscale map of class ids of
+// the image's size. The image goes to the network at its own size; the labels come out at
+// that size (PaddleSeg's single-scale evaluation). Pixels whose label is --ignore (default
+// 255, PaddleSeg's ignore index; CamVid uses 11) are skipped; any other label outside
+// [0, K) is an error. One confusion matrix is accumulated over the whole set:
+// IoU_c = TP / (TP + FP + FN) (0 for a class that never occurs nor is predicted), mIoU is the
+// mean over all K classes, pixel accuracy = correct / counted pixels. With --expect-miou the
+// exit status is 1 unless the mIoU is within 0.1 points of X.
+//
+// Errors (missing folder, image without a label map, unreadable file, size mismatch, a
+// label value outside the classes) are one line on stderr and exit status 1.
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <new>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <pms/mobileseg.hpp>
+
+#include "common/image_io.hpp"
+#include "common/mapped_file.hpp"
+#include "common/palette.hpp"
+
+namespace {
+
+using namespace pms_examples;
+namespace fs = std::filesystem;
+
+struct Options {
+  std::string weights, images, labels;
+  int ignore = 255;
+  int threads = 1;
+  int limit = 0;
+  pms::Upsampling mode = pms::Upsampling::automatic;
+  double expect_miou = -1;
+};
+
+bool g_progress_shown = false;  // a progress line without its newline is on stderr
+
+[[noreturn]] void fail(const std::string& message) {
+  std::fprintf(stderr, "%sevaluate: %s\n", g_progress_shown ? "\n" : "", message.c_str());
+  std::exit(1);
+}
+
+const char* kUsage =
+    "usage: evaluate --weights W.pms --images DIR --labels DIR [--ignore N] [--threads N]\n"
+    "                [--mode auto|vim|exact] [--limit N] [--expect-miou X]\n"
+    "  --ignore N       label value that marks pixels to skip (default 255; CamVid: 11)\n"
+    "  --limit N        only the first N images (by name)\n"
+    "  --expect-miou X  exit 1 unless the mIoU (in %) is within 0.1 points of X\n";
+
+int parse_int(const char* flag, const char* text, int lo, int hi) {
+  char* end = nullptr;
+  const long v = std::strtol(text, &end, 10);
+  if (end == text || *end != '\0' || v < lo || v > hi)
+    fail(std::string(flag) + " needs a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
+  return static_cast<int>(v);
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    }
+    if (i + 1 >= argc) fail("missing value after " + a + "\n" + kUsage);
+    const char* v = argv[++i];
+    if (a == "--weights") o.weights = v;
+    else if (a == "--images") o.images = v;
+    else if (a == "--labels") o.labels = v;
+    else if (a == "--ignore") o.ignore = parse_int("--ignore", v, 0, 255);
+    else if (a == "--threads") o.threads = parse_int("--threads", v, 1, 256);
+    else if (a == "--limit") o.limit = parse_int("--limit", v, 1, 1 << 30);
+    else if (a == "--expect-miou") {
+      char* end = nullptr;
+      o.expect_miou = std::strtod(v, &end);
+      if (end == v || *end != '\0' || !(o.expect_miou >= 0 && o.expect_miou <= 100)) fail("--expect-miou needs a percentage");
+    } else if (a == "--mode") {
+      const std::string m = v;
+      if (m == "auto") o.mode = pms::Upsampling::automatic;
+      else if (m == "vim") o.mode = pms::Upsampling::vim;
+      else if (m == "exact") o.mode = pms::Upsampling::exact;
+      else fail("--mode is auto, vim or exact");
+    } else fail("unknown option " + a + "\n" + kUsage);
+  }
+  if (o.weights.empty() || o.images.empty() || o.labels.empty())
+    fail(std::string("--weights, --images and --labels are required\n") + kUsage);
+  return o;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool is_image_name(const fs::path& p) {
+  static const char* const kExt[] = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".pnm", ".tga"};
+  const std::string e = lower(p.extension().string());
+  return std::any_of(std::begin(kExt), std::end(kExt), [&](const char* k) { return e == k; });
+}
+
+// Regular image files of a folder by stem (hidden files skipped). Two files with one stem
+// are ambiguous unless one of them is a PNG, which then wins (label maps are PNGs).
+std::map<std::string, fs::path> image_files(const std::string& dir, const char* what) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) fail(std::string(what) + " folder " + dir + " does not exist or is not a folder");
+  std::map<std::string, fs::path> out;
+  fs::directory_iterator it(dir, ec);
+  if (ec) fail("cannot list " + dir + ": " + ec.message());
+  for (const fs::directory_entry& e : it) {
+    const fs::path& p = e.path();
+    if (p.filename().string().starts_with(".") || !is_image_name(p) || !e.is_regular_file(ec)) continue;
+    const std::string stem = p.stem().string();
+    auto [slot, inserted] = out.emplace(stem, p);
+    if (inserted) continue;
+    const bool old_png = lower(slot->second.extension().string()) == ".png";
+    const bool new_png = lower(p.extension().string()) == ".png";
+    if (old_png == new_png)
+      fail(std::string(what) + " folder has two files with the stem '" + stem + "': " + slot->second.filename().string() +
+           " and " + p.filename().string());
+    if (new_png) slot->second = p;
+  }
+  return out;
+}
+
+struct AlignedBytes {
+  std::byte* data = nullptr;
+  std::size_t size = 0;
+  AlignedBytes() = default;
+  AlignedBytes(const AlignedBytes&) = delete;
+  AlignedBytes& operator=(const AlignedBytes&) = delete;
+  void reserve(std::size_t n) {
+    if (n <= size) return;
+    release();
+    data = new (std::align_val_t{64}) std::byte[n];
+    size = n;
+  }
+  void release() {
+    if (data != nullptr) ::operator delete[](data, std::align_val_t{64});
+    data = nullptr, size = 0;
+  }
+  ~AlignedBytes() { release(); }
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+template <class Variant>
+int run(const Options& o, std::span<const std::byte> weights) {
+  const auto t_start = std::chrono::steady_clock::now();
+  pms::MobileSeg<Variant> model;
+  if (const pms::Status s = model.load(weights); s != pms::Status::ok) {
+    std::string msg = o.weights + ": " + pms::describe(s);
+    if (s == pms::Status::missing_tensor || s == pms::Status::shape_mismatch) msg += std::string(" (") + model.failed_tensor() + ")";
+    fail(msg);
+  }
+  const int k = model.num_classes();
+  if (o.ignore < k)
+    fail("--ignore " + std::to_string(o.ignore) + " is one of this model's " + std::to_string(k) + " classes (0-" +
+         std::to_string(k - 1) + ")");
+
+  // Pair every image with the label map of the same stem.
+  const auto images = image_files(o.images, "image");
+  const auto labels = image_files(o.labels, "label");
+  std::vector<std::pair<fs::path, fs::path>> pairs;
+  for (const auto& [stem, path] : images) {
+    const auto l = labels.find(stem);
+    if (l == labels.end()) fail(path.string() + ": no label map with the stem '" + stem + "' in " + o.labels);
+    pairs.emplace_back(path, l->second);
+    if (o.limit > 0 && static_cast<int>(pairs.size()) == o.limit) break;
+  }
+  if (pairs.empty()) fail("no images (.png, .jpg, .jpeg, .bmp, .ppm, .pgm, .pnm, .tga) in " + o.images);
+  const int n = static_cast<int>(pairs.size());
+
+  std::unique_ptr<pms::ThreadPool> pool;
+  if (o.threads > 1) pool = std::make_unique<pms::ThreadPool>(o.threads);
+  AlignedBytes workspace;
+  std::vector<std::uint8_t> predicted;
+  std::vector<std::uint64_t> confusion(static_cast<std::size_t>(k) * k, 0);  // [truth][prediction]
+  std::uint64_t ignored = 0;
+  double inference_s = 0;
+  bool used_vim = false;
+
+  for (int i = 0; i < n; ++i) {
+    const auto& [image_path, label_path] = pairs[static_cast<std::size_t>(i)];
+    {  // progress: "\r[ 12/233] name  36 ms/image"
+      std::fprintf(stderr, "\r[%*d/%d] %s", static_cast<int>(std::to_string(n).size()), i + 1, n, image_path.filename().c_str());
+      if (i > 0) std::fprintf(stderr, "  %.0f ms/image", 1000 * inference_s / i);
+      std::fputs("   ", stderr);
+      std::fflush(stderr);
+      g_progress_shown = true;
+    }
+    RgbImage photo;
+    GrayImage truth;
+    std::string error;
+    if (!load_rgb(image_path.string(), photo, error)) fail(error);
+    if (!load_gray8(label_path.string(), truth, error)) fail(error);
+    if (truth.width != photo.width || truth.height != photo.height)
+      fail(label_path.string() + ": label map is " + std::to_string(truth.width) + "x" + std::to_string(truth.height) + ", its image " +
+           image_path.filename().string() + " is " + std::to_string(photo.width) + "x" + std::to_string(photo.height));
+    if (const pms::Status s = pms::MobileSeg<Variant>::check_size(photo.height, photo.width); s != pms::Status::ok)
+      fail(image_path.string() + ": " + pms::describe(s) + " (" + std::to_string(photo.width) + "x" + std::to_string(photo.height) + ")");
+
+    const pms::ImageView image{photo.pixels.data(), photo.height, photo.width, static_cast<std::ptrdiff_t>(photo.width) * 3,
+                               pms::PixelFormat::rgb};
+    workspace.reserve(model.workspace_size(photo.height, photo.width, o.threads));
+    predicted.resize(static_cast<std::size_t>(photo.width) * photo.height);
+    const pms::LabelMap<std::uint8_t> map{predicted.data(), photo.height, photo.width, photo.width};
+    const std::span<std::byte> ws(workspace.data, workspace.size);
+    pms::SegmentInfo info;
+    const auto t0 = std::chrono::steady_clock::now();
+    const pms::Status s = pool ? model.segment(image, ws, map, *pool, pms::SegmentOptions{o.mode}, &info)
+                               : model.segment(image, ws, map, pms::SegmentOptions{o.mode}, &info);
+    inference_s += seconds_since(t0);
+    if (s != pms::Status::ok) fail(image_path.string() + ": inference failed: " + pms::describe(s));
+    used_vim = used_vim || info.used_vim;
+
+    const std::size_t pixels = predicted.size();
+    for (std::size_t p = 0; p < pixels; ++p) {
+      const int t = truth.pixels[p];
+      if (t == o.ignore) {
+        ++ignored;
+        continue;
+      }
+      if (t >= k)
+        fail(label_path.string() + ": label " + std::to_string(t) + " at (x " + std::to_string(p % photo.width) + ", y " +
+             std::to_string(p / photo.width) + ") is not one of the " + std::to_string(k) + " classes nor the ignored value " +
+             std::to_string(o.ignore) + " (--ignore)");
+      ++confusion[static_cast<std::size_t>(t) * k + predicted[p]];
+    }
+  }
+  std::fputc('\n', stderr);
+  g_progress_shown = false;
+  const double total_s = seconds_since(t_start);
+
+  // Per class: IoU = TP / (TP + FP + FN); accuracy (recall) = TP / (TP + FN).
+  std::uint64_t correct = 0, counted = 0;
+  std::vector<double> iou(static_cast<std::size_t>(k)), recall(static_cast<std::size_t>(k));
+  std::vector<std::uint64_t> truth_count(static_cast<std::size_t>(k), 0);
+  for (int c = 0; c < k; ++c) {
+    std::uint64_t tp = confusion[static_cast<std::size_t>(c) * k + c], row = 0, col = 0;
+    for (int j = 0; j < k; ++j) {
+      row += confusion[static_cast<std::size_t>(c) * k + j];
+      col += confusion[static_cast<std::size_t>(j) * k + c];
+    }
+    const std::uint64_t uni = row + col - tp;
+    iou[c] = uni > 0 ? static_cast<double>(tp) / static_cast<double>(uni) : 0.0;
+    recall[c] = row > 0 ? static_cast<double>(tp) / static_cast<double>(row) : 0.0;
+    truth_count[c] = row;
+    correct += tp;
+    counted += row;
+  }
+  double miou = 0;
+  for (double v : iou) miou += v;
+  miou = 100 * miou / k;
+  const double pixel_acc = counted > 0 ? 100.0 * static_cast<double>(correct) / static_cast<double>(counted) : 0.0;
+
+  std::printf("%s: %s, %d classes, %d image%s, %s upsampling, label %d ignored (%llu pixels)\n", o.weights.c_str(), Variant::name, k, n,
+              n == 1 ? "" : "s", used_vim ? "VIM" : "exact", o.ignore, static_cast<unsigned long long>(ignored));
+  std::printf("%-3s %-18s %7s %7s %12s\n", "id", "class", "IoU %", "acc %", "pixels");
+  for (int c = 0; c < k; ++c)
+    std::printf("%3d %-18s %7.2f %7.2f %12llu\n", c, class_name(k, c).c_str(), 100 * iou[c], 100 * recall[c],
+                static_cast<unsigned long long>(truth_count[c]));
+  std::printf("mIoU %.2f\n", miou);
+  std::printf("pixel accuracy %.2f\n", pixel_acc);
+  std::printf("time %.1f s: %.1f s inference (%.1f ms/image, %d thread%s), the rest loading and scoring\n", total_s, inference_s,
+              1000 * inference_s / n, o.threads, o.threads == 1 ? "" : "s");
+  if (o.expect_miou >= 0) {
+    if (std::fabs(miou - o.expect_miou) > 0.1 + 1e-9) {
+      std::printf("FAIL: mIoU %.2f differs from the expected %.2f by more than 0.1 points\n", miou, o.expect_miou);
+      return 1;
+    }
+    std::printf("OK: mIoU within 0.1 points of the expected %.2f\n", o.expect_miou);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse(argc, argv);
+  MappedFile file;
+  std::string error;
+  if (!file.open(o.weights, error)) fail(error);
+  pms::WeightsFile parsed;
+  if (const pms::Status s = pms::WeightsFile::parse(file.bytes(), parsed); s != pms::Status::ok)
+    fail(o.weights + ": " + pms::describe(s));
+  return parsed.variant() == pms::ModelVariant::tiny ? run<pms::Tiny>(o, file.bytes()) : run<pms::Base>(o, file.bytes());
+}
