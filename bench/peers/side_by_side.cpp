@@ -222,6 +222,8 @@ struct OrtModel {
     so.SetIntraOpNumThreads(threads);
     so.SetInterOpNumThreads(1);
     so.SetExecutionMode(ExecutionMode::ORT_SEQUENTIAL);
+    if (const char* prof = std::getenv("PMS_ORT_PROFILE"); prof != nullptr && *prof != 0)
+      so.EnableProfiling(prof);  // per-operator times in PREFIX_<date>.json (diagnosis only)
     session = std::make_unique<Ort::Session>(ort_env(), path.c_str(), so);
     Ort::AllocatorWithDefaultOptions alloc;
     in_name = session->GetInputNameAllocated(0, alloc).get();
