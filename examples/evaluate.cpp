@@ -242,8 +242,8 @@ int run(const Options& o, std::span<const std::byte> weights) {
       }
       if (t >= k)
         fail(label_path.string() + ": label " + std::to_string(t) + " at (x " + std::to_string(p % photo.width) + ", y " +
-             std::to_string(p / photo.width) + ") is not one of the " + std::to_string(k) + " classes nor the ignored value " +
-             std::to_string(o.ignore) + " (--ignore)");
+             std::to_string(p / photo.width) + ") is neither one of the " + std::to_string(k) + " classes nor the ignored label " +
+             std::to_string(o.ignore) + "; pass --ignore " + std::to_string(t) + " if it marks pixels to skip");
       ++confusion[static_cast<std::size_t>(t) * k + predicted[p]];
     }
   }
