@@ -1,7 +1,7 @@
 // side_by_side: pms versus ONNX Runtime on the same weights, the same image, in one process.
 //
 //   side_by_side [--models DIR] [--sets tiny_random_k150,base_random_k150] [--threads 1,2]
-//                [--rounds 15] [--warmup 3] [--rss-runs 3] [--no-rss] [--ort-lib PATH]
+//                [--rounds 15] [--warmup 3] [--rss-runs 3] [--no-rss] [--fixed-order] [--ort-lib PATH]
 //
 // DIR holds NAME.pms, NAME.body.onnx and NAME.labels.onnx per weights set (made by
 // bench/peers/export_onnx.py; bench/peers/run.sh does everything). For each set and thread
@@ -222,6 +222,10 @@ struct OrtModel {
     so.SetIntraOpNumThreads(threads);
     so.SetInterOpNumThreads(1);
     so.SetExecutionMode(ExecutionMode::ORT_SEQUENTIAL);
+    // ORT's intra-op workers spin (default "allow_spinning" 1) during a Run, which is its best
+    // case; without this they also keep spinning for a while after Run returns and slow down
+    // whatever runs next (pms, in the alternation). Spinning restarts on the next Run.
+    so.AddConfigEntry("session.force_spinning_stop", "1");
     if (const char* prof = std::getenv("PMS_ORT_PROFILE"); prof != nullptr && *prof != 0)
       so.EnableProfiling(prof);  // per-operator times in PREFIX_<date>.json (diagnosis only)
     session = std::make_unique<Ort::Session>(ort_env(), path.c_str(), so);
@@ -325,6 +329,7 @@ struct Options {
   int rounds = 15, warmup = 3, rss_runs = 3;
   int height = 512, width = 512;
   bool rss = true;
+  bool rotate = true;  // false: always A B (C) in that order
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -434,7 +439,9 @@ Row alternate(const Options& o, std::vector<std::pair<std::string, std::function
   std::vector<std::vector<double>> t(engines.size());
   const CpuSample a = cpu_sample();
   for (int r = 0; r < o.rounds; ++r)
-    for (std::size_t e = 0; e < engines.size(); ++e) {
+    for (std::size_t i = 0; i < engines.size(); ++i) {
+      // rotate: round r starts with engine r mod n, so each engine follows each other one
+      const std::size_t e = o.rotate ? (i + static_cast<std::size_t>(r)) % engines.size() : i;
       const auto t0 = Clock::now();
       engines[e].second();
       t[e].push_back(ms_since(t0));
@@ -630,6 +637,7 @@ int main(int argc, char** argv) {
     else if (a == "--warmup") o.warmup = std::max(0, std::atoi(next().c_str()));
     else if (a == "--rss-runs") o.rss_runs = std::max(1, std::atoi(next().c_str()));
     else if (a == "--no-rss") o.rss = false;
+    else if (a == "--fixed-order") o.rotate = false;
     else if (a == "--ort-lib") g_ort_lib = next();
     else if (a == "--size") {
       o.height = std::atoi(next().c_str());
@@ -645,7 +653,7 @@ int main(int argc, char** argv) {
       }
     } else if (a == "-h" || a == "--help") {
       std::printf("usage: side_by_side [--models DIR] [--sets A,B] [--threads 1,2] [--rounds N] [--warmup N] "
-                  "[--rss-runs N] [--no-rss] [--ort-lib PATH] [--size H W]\n");
+                  "[--rss-runs N] [--no-rss] [--fixed-order] [--ort-lib PATH] [--size H W]\n");
       return 0;
     } else die("unknown argument " + a);
   }
