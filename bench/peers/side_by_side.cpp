@@ -326,7 +326,7 @@ struct Options {
   std::string models = ".deps/peers";
   std::vector<std::string> sets{"tiny_random_k150", "base_random_k150"};
   std::vector<int> threads{1, 2};
-  int rounds = 15, warmup = 3, rss_runs = 3;
+  int rounds = 15, warmup = 3, rss_runs = 5;
   int height = 512, width = 512;
   bool rss = true;
   bool rotate = true;  // false: always A B (C) in that order
@@ -344,7 +344,7 @@ std::vector<std::string> split(const std::string& s) {
 std::string self_exe;
 
 // ---------------------------------------------------------------------------------------
-// Child job: one engine's job in a fresh process; prints "load_ms first_ms hwm_load_kb hwm_kb"
+// Child job: one engine's job in a fresh process; prints "load_ms first_ms later_median_ms hwm_start_kb hwm_load_kb hwm_kb"
 // ---------------------------------------------------------------------------------------
 
 int child_job(const Options& o, const std::string& engine, const std::string& set, Job job, int threads) {
@@ -352,6 +352,7 @@ int child_job(const Options& o, const std::string& engine, const std::string& se
   const auto img = test_image(o.height, o.width);
   double load_ms = 0, first_ms = 0;
   long hwm_load = 0;
+  std::vector<double> later;  // runs 2..N: the steady state in this same process
   if (engine == "pms") {
     const auto t0 = Clock::now();
     auto m = make_pms(set, o.models + "/" + set + ".pms", threads, img, o.height, o.width);
@@ -360,7 +361,7 @@ int child_job(const Options& o, const std::string& engine, const std::string& se
     for (int i = 0; i < o.rss_runs; ++i) {
       const auto t = Clock::now();
       m->run(job);
-      if (i == 0) first_ms = ms_since(t);
+      (i == 0 ? first_ms : later.emplace_back()) = ms_since(t);
     }
   } else {
     const pms::Normalization norm;
@@ -372,16 +373,16 @@ int child_job(const Options& o, const std::string& engine, const std::string& se
     for (int i = 0; i < o.rss_runs; ++i) {
       const auto t = Clock::now();
       m.run(x);
-      if (i == 0) first_ms = ms_since(t);
+      (i == 0 ? first_ms : later.emplace_back()) = ms_since(t);
     }
   }
-  std::printf("%.3f %.3f %ld %ld %ld\n", load_ms, first_ms, hwm_start, hwm_load, status_kb("VmHWM"));
+  std::printf("%.3f %.3f %.3f %ld %ld %ld\n", load_ms, first_ms, median(later), hwm_start, hwm_load, status_kb("VmHWM"));
   return 0;
 }
 
 struct ChildResult {
   bool ok = false;
-  double load_ms = 0, first_ms = 0;
+  double load_ms = 0, first_ms = 0, steady_ms = 0;
   long hwm_start = 0, hwm_load = 0, hwm = 0;
 };
 
@@ -412,7 +413,7 @@ ChildResult run_child(const Options& o, const std::string& engine, const std::st
   waitpid(pid, &status, 0);
   ChildResult r;
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-      std::sscanf(text.c_str(), "%lf %lf %ld %ld %ld", &r.load_ms, &r.first_ms, &r.hwm_start, &r.hwm_load, &r.hwm) == 5)
+      std::sscanf(text.c_str(), "%lf %lf %lf %ld %ld %ld", &r.load_ms, &r.first_ms, &r.steady_ms, &r.hwm_start, &r.hwm_load, &r.hwm) == 6)
     r.ok = true;
   return r;
 }
@@ -566,28 +567,25 @@ int main_bench(const Options& o) {
     }
   }
   if (o.rss) {
-    std::printf("\n### Peak memory (VmHWM of a fresh process running only that job; %d runs) and first run\n\n", o.rss_runs);
-    std::printf("| model | threads | job | engine | peak RSS | RSS after load | load | first run | steady median | first / steady |\n");
+    std::printf("\n### Peak memory (VmHWM of a fresh process running only that job, %d runs) and its first run\n\n", o.rss_runs);
+    std::printf("| model | threads | job | engine | peak RSS | RSS after load | load | first run | later runs (median) | first / later |\n");
     std::printf("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (const MemRow& m : mem) {
-      const Row* tr = nullptr;
-      for (const Row& r : rows)
-        if (r.set == m.set && r.threads == m.threads && r.job == m.job) tr = &r;
-      auto line = [&](const char* name, const ChildResult& c, double steady) {
+      auto line = [&](const char* name, const ChildResult& c) {
         if (!c.ok) {
           std::printf("| %s | %d | %s | %s | failed | | | | | |\n", m.set.c_str(), m.threads, m.job.c_str(), name);
           return;
         }
         std::printf("| %s | %d | %s | %s | %.1f MiB | %.1f MiB | %.1f ms | %.2f ms | %.2f ms | %.2f |\n", m.set.c_str(), m.threads,
-                    m.job.c_str(), name, c.hwm / 1024.0, c.hwm_load / 1024.0, c.load_ms, c.first_ms, steady, c.first_ms / steady);
+                    m.job.c_str(), name, c.hwm / 1024.0, c.hwm_load / 1024.0, c.load_ms, c.first_ms, c.steady_ms, c.first_ms / c.steady_ms);
       };
       if (m.job == "body") {
-        line("pms", m.pms, tr ? tr->med[0] : 0);
-        line("ORT", m.ort, tr ? tr->med[1] : 0);
+        line("pms", m.pms);
+        line("ORT", m.ort);
       } else {
-        line("pms VIM", m.pms, tr ? tr->med[0] : 0);
-        line("pms exact", m.pms2, tr ? tr->med[1] : 0);
-        line("ORT", m.ort, tr ? tr->med[2] : 0);
+        line("pms VIM", m.pms);
+        line("pms exact", m.pms2);
+        line("ORT", m.ort);
       }
       if (m.ort.ok && m.pms.ok) {
         if (m.job == "body")
@@ -635,7 +633,7 @@ int main(int argc, char** argv) {
       for (const auto& t : split(next())) o.threads.push_back(std::max(1, std::atoi(t.c_str())));
     } else if (a == "--rounds") o.rounds = std::max(1, std::atoi(next().c_str()));
     else if (a == "--warmup") o.warmup = std::max(0, std::atoi(next().c_str()));
-    else if (a == "--rss-runs") o.rss_runs = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--rss-runs") o.rss_runs = std::max(2, std::atoi(next().c_str()));
     else if (a == "--no-rss") o.rss = false;
     else if (a == "--fixed-order") o.rotate = false;
     else if (a == "--ort-lib") g_ort_lib = next();
