@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "alloc_guard.hpp"
@@ -126,19 +127,23 @@ TEST_CASE_TEMPLATE("inference allocates nothing on the heap", V, Tiny, Base) {
 
 TEST_CASE_TEMPLATE("results do not depend on the thread count", V, Tiny, Base) {
   Loaded<V> m;
-  const auto img = pms::test::test_image(kH, kW, 3);
-  const ImageView image{img.data(), kH, kW, kW * 3, PixelFormat::rgb};
-  std::vector<std::uint16_t> one(kH * kW), many(kH * kW);
-  AlignedBytes ws1(m.model.workspace_size(kH, kW)), wsn(m.model.workspace_size(kH, kW, 3));
-  SegmentInfo info1, infon;
-  REQUIRE(m.model.segment(image, ws1.span(), LabelMap<std::uint16_t>{one.data(), kH, kW, kW}, SegmentOptions{}, &info1) == Status::ok);
-  for (int threads : {2, 3}) {
-    ThreadPool pool(threads);
-    REQUIRE(m.model.segment(image, wsn.span(), LabelMap<std::uint16_t>{many.data(), kH, kW, kW}, pool, SegmentOptions{}, &infon) ==
-            Status::ok);
-    CHECK(one == many);
-    REQUIRE(info1.logits.size() == infon.logits.size());
-    CHECK(std::memcmp(info1.logits.data, infon.logits.data, info1.logits.size() * sizeof(float)) == 0);
+  // 150 x 140 is large enough for the first blocks to stream rows (MV3Block::streamed).
+  for (const auto [h, w] : {std::pair{kH, kW}, std::pair{150, 140}}) {
+    CAPTURE(h);
+    const auto img = pms::test::test_image(h, w, 3);
+    const ImageView image{img.data(), h, w, w * 3, PixelFormat::rgb};
+    std::vector<std::uint16_t> one(h * w), many(h * w);
+    AlignedBytes ws1(m.model.workspace_size(h, w)), wsn(m.model.workspace_size(h, w, 3));
+    SegmentInfo info1, infon;
+    REQUIRE(m.model.segment(image, ws1.span(), LabelMap<std::uint16_t>{one.data(), h, w, w}, SegmentOptions{}, &info1) == Status::ok);
+    for (int threads : {2, 3}) {
+      ThreadPool pool(threads);
+      REQUIRE(m.model.segment(image, wsn.span(), LabelMap<std::uint16_t>{many.data(), h, w, w}, pool, SegmentOptions{}, &infon) ==
+              Status::ok);
+      CHECK(one == many);
+      REQUIRE(info1.logits.size() == infon.logits.size());
+      CHECK(std::memcmp(info1.logits.data, infon.logits.data, info1.logits.size() * sizeof(float)) == 0);
+    }
   }
 }
 

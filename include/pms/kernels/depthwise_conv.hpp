@@ -106,33 +106,60 @@ PMS_ALWAYS_INLINE void tile_at(const float* const* rows, int ky_lo, int ky_hi, i
 
 }  // namespace depthwise_detail
 
-// Computes output rows `out_rows`. Preconditions (debug-asserted): out is ceil(H/S) x
-// ceil(W/S) of in, same channels and stride; K in {1,3,5}, S in {1,2}.
-template <int K, int Stride, class Act>
-void depthwise_conv(ConstTensorView in, const DepthwiseWeights& w, TensorView out, RowRange out_rows) noexcept {
+// Where the rows of an image are: row(y) points at pixel (y, 0); pixels of a row are
+// `stride` floats apart. TensorRows is a whole tensor; RingRows keeps only the last
+// `slots` rows of a taller image, row y in slot y % slots (a fused block streams rows
+// through it: see layers/mv3_block.hpp).
+struct TensorRows {
+  ConstTensorView t;
+  int height() const noexcept { return t.height; }
+  const float* row(int y) const noexcept { return t.row(y); }
+};
+struct RingRows {
+  const float* base;
+  int slots;
+  int rows;          // height of the image the ring streams
+  std::ptrdiff_t row_floats;
+  int height() const noexcept { return rows; }
+  const float* row(int y) const noexcept { return base + static_cast<std::ptrdiff_t>(y % slots) * row_floats; }
+};
+
+// Output rows `out_rows` of the convolution of the image `in` (in_width pixels per row,
+// `stride` floats per pixel), each written at out_row(y), out_width = ceil(in_width / S).
+template <int K, int Stride, class Act, class InRows, class OutRow>
+void depthwise_conv_rows(const InRows& in, int in_width, std::ptrdiff_t stride, const DepthwiseWeights& w, OutRow&& out_row,
+                         int out_width, RowRange out_rows) noexcept {
   static_assert(K == 1 || K == 3 || K == 5, "depthwise_conv supports kernel sizes 1, 3 and 5.");
   static_assert(Stride == 1 || Stride == 2, "depthwise_conv supports strides 1 and 2.");
   using namespace depthwise_detail;
   constexpr int S = Stride, P = (K - 1) / 2;
-  PMS_ASSERT(out.height == (in.height + S - 1) / S && out.width == (in.width + S - 1) / S);
-  PMS_ASSERT(in.channels == w.channels && out.channels == w.channels && in.stride == out.stride);
-  PMS_ASSERT(out_rows.begin >= 0 && out_rows.end <= out.height);
-
-  const std::ptrdiff_t stride = in.stride;
+  PMS_ASSERT(out_width == (in_width + S - 1) / S);
   for (int y = out_rows.begin; y < out_rows.end; ++y) {
     // Kernel rows inside the image: a loop bound, so border rows cost nothing extra.
     const int iy0 = y * S - P;
-    const int ky_lo = std::max(0, -iy0), ky_hi = std::min(K, in.height - iy0);
+    const int ky_lo = std::max(0, -iy0), ky_hi = std::min(K, in.height() - iy0);
     const float* rows[K] = {};
     for (int ky = ky_lo; ky < ky_hi; ++ky) rows[ky] = in.row(iy0 + ky);
-    float* out_row = out.row(y);
+    float* out = out_row(y);
 
     int x = 0;
-    for (; x + kXT <= out.width; x += kXT) tile_at<K, S, kXT, Act>(rows, ky_lo, ky_hi, x, in.width, stride, w, out_row);
-    if (out.width - x >= 4) tile_at<K, S, 4, Act>(rows, ky_lo, ky_hi, x, in.width, stride, w, out_row), x += 4;
-    if (out.width - x >= 2) tile_at<K, S, 2, Act>(rows, ky_lo, ky_hi, x, in.width, stride, w, out_row), x += 2;
-    if (out.width - x >= 1) tile_at<K, S, 1, Act>(rows, ky_lo, ky_hi, x, in.width, stride, w, out_row);
+    for (; x + kXT <= out_width; x += kXT) tile_at<K, S, kXT, Act>(rows, ky_lo, ky_hi, x, in_width, stride, w, out);
+    if (out_width - x >= 4) tile_at<K, S, 4, Act>(rows, ky_lo, ky_hi, x, in_width, stride, w, out), x += 4;
+    if (out_width - x >= 2) tile_at<K, S, 2, Act>(rows, ky_lo, ky_hi, x, in_width, stride, w, out), x += 2;
+    if (out_width - x >= 1) tile_at<K, S, 1, Act>(rows, ky_lo, ky_hi, x, in_width, stride, w, out);
   }
+}
+
+// Computes output rows `out_rows`. Preconditions (debug-asserted): out is ceil(H/S) x
+// ceil(W/S) of in, same channels and stride; K in {1,3,5}, S in {1,2}.
+template <int K, int Stride, class Act>
+void depthwise_conv(ConstTensorView in, const DepthwiseWeights& w, TensorView out, RowRange out_rows) noexcept {
+  constexpr int S = Stride;
+  PMS_ASSERT(out.height == (in.height + S - 1) / S && out.width == (in.width + S - 1) / S);
+  PMS_ASSERT(in.channels == w.channels && out.channels == w.channels && in.stride == out.stride);
+  PMS_ASSERT(out_rows.begin >= 0 && out_rows.end <= out.height);
+  depthwise_conv_rows<K, Stride, Act>(TensorRows{in}, in.width, in.stride, w, [&](int y) { return out.row(y); }, out.width,
+                                      out_rows);
 }
 
 }  // namespace pms::inline PMS_ISA_NS::kernels

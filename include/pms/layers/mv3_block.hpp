@@ -5,6 +5,8 @@
 // conv as a per-input-channel scale, and the residual add into its epilogue.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <type_traits>
 
 #include "pms/kernels/activation.hpp"
@@ -78,9 +80,36 @@ struct MV3Block {
 
   static constexpr int out_extent(int n) noexcept { return conv_out_extent(n, S.stride); }
 
+  // Expanded tensors at least this large are streamed by rows (see forward_streamed);
+  // smaller ones stay in cache anyway and run layer by layer.
+  static constexpr std::size_t kStreamMinBytes = std::size_t{1} << 20;
+  // Floats of one depthwise-output tile that feeds the linear conv (streamed, no SE).
+  static constexpr std::size_t kTileFloats = 32 * 1024;
+
+  static constexpr bool streamed(int height, int width) noexcept {
+    return tensor_floats(height, width, S.expand) * sizeof(float) >= kStreamMinBytes;
+  }
+
   // in: H x W x S.in; out: ceil(H/s) x ceil(W/s) x S.out (may not alias in).
   template <class Ctx>
   constexpr void forward(Ctx& ctx, ConstTensorView in, TensorView out) const {
+    if (streamed(in.height, in.width))
+      forward_streamed(ctx, in, out);
+    else
+      forward_whole(ctx, in, out);
+  }
+
+ private:
+  kernels::PointwiseExtras linear_extras(const float* gate, ConstTensorView residual) const noexcept {
+    kernels::PointwiseExtras extras{};
+    extras.input_scale = gate;
+    if constexpr (S.residual()) extras.residual = residual;
+    return extras;
+  }
+
+  // Layer by layer: the expanded and filtered tensors exist whole.
+  template <class Ctx>
+  constexpr void forward_whole(Ctx& ctx, ConstTensorView in, TensorView out) const {
     const std::size_t mark = ctx.arena.mark();
     TensorView expanded = ctx.arena.tensor(in.height, in.width, S.expand);
     TensorView filtered = ctx.arena.tensor(out.height, out.width, S.expand);
@@ -93,10 +122,67 @@ struct MV3Block {
     ctx.rows(in.height, [&](RowRange r) { kernels::pointwise_conv<Act>(in, expand, expanded, r); });
     ctx.rows(out.height, [&](RowRange r) { kernels::depthwise_conv<S.kernel, S.stride, Act>(expanded, depthwise, filtered, r); });
     if constexpr (S.se) ctx.once([&] { kernels::squeeze_excite_gate(filtered, se, gate, se_scratch); });
-    kernels::PointwiseExtras extras{};
-    extras.input_scale = gate;
-    if constexpr (S.residual()) extras.residual = in;
-    ctx.rows(out.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(filtered, linear, out, r, extras); });
+    ctx.rows(out.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(filtered, linear, out, r, linear_extras(gate, in)); });
+    ctx.arena.release(mark);
+  }
+
+  // Row-streamed: each thread walks its output rows and computes expanded input rows into a
+  // ring of K rows just before the depthwise conv needs them, so the expanded tensor never
+  // exists whole and stays in L1/L2. Without SE, depthwise rows gather in a small tile that
+  // goes straight through the linear conv; with SE the filtered tensor is kept whole, as
+  // the gate needs its global mean before the linear conv can run. Every element is computed
+  // by the same arithmetic as forward_whole (rows of a chunk boundary are expanded twice).
+  template <class Ctx>
+  constexpr void forward_streamed(Ctx& ctx, ConstTensorView in, TensorView out) const {
+    constexpr int K = S.kernel, P = (K - 1) / 2, lanes = padded_channels(S.expand);
+    const std::size_t mark = ctx.arena.mark();
+    const std::size_t in_row = static_cast<std::size_t>(in.width) * lanes;
+    const std::size_t out_row = static_cast<std::size_t>(out.width) * lanes;
+    const int tile_rows = S.se ? 1 : static_cast<int>(std::max<std::size_t>(1, kTileFloats / out_row));
+    const std::size_t per_thread = K * in_row + (S.se ? 0 : tile_rows * out_row);
+    float* scratch = ctx.arena.floats(per_thread * static_cast<std::size_t>(ctx.exec.threads()));
+    TensorView filtered{};
+    float* gate = nullptr;
+    float* se_scratch = nullptr;
+    if constexpr (S.se) {
+      filtered = ctx.arena.tensor(out.height, out.width, S.expand);
+      gate = ctx.arena.floats(lanes);
+      se_scratch = ctx.arena.floats(kernels::squeeze_excite_scratch_floats(S.expand, S.se_channels()));
+    }
+    ctx.chunks(out.height, [&](RowRange rows, int chunk) {
+      float* ring = scratch + per_thread * static_cast<std::size_t>(chunk);
+      float* tile = ring + K * in_row;
+      const kernels::RingRows expanded{ring, K, in.height, static_cast<std::ptrdiff_t>(in_row)};
+      int next = std::max(0, rows.begin * S.stride - P);  // next input row to expand
+      for (int y0 = rows.begin; y0 < rows.end; y0 += tile_rows) {
+        const int y1 = std::min(rows.end, y0 + tile_rows);
+        for (int y = y0; y < y1; ++y) {
+          for (const int need = std::min(in.height, y * S.stride - P + K); next < need; ++next) {
+            const ConstTensorView src{in.row(next), 1, in.width, in.channels, in.stride};
+            const TensorView dst{const_cast<float*>(expanded.row(next)), 1, in.width, S.expand, lanes};
+            kernels::pointwise_conv<Act>(src, expand, dst, RowRange{0, 1});
+          }
+          if constexpr (S.se)
+            kernels::depthwise_conv_rows<K, S.stride, Act>(expanded, in.width, lanes, depthwise,
+                                                           [&](int r) { return filtered.row(r); }, out.width, RowRange{y, y + 1});
+          else
+            kernels::depthwise_conv_rows<K, S.stride, Act>(
+                expanded, in.width, lanes, depthwise, [&](int r) { return tile + static_cast<std::size_t>(r - y0) * out_row; },
+                out.width, RowRange{y, y + 1});
+        }
+        if constexpr (!S.se) {
+          const int n = y1 - y0;
+          const ConstTensorView t{tile, n, out.width, S.expand, lanes};
+          const TensorView o{out.row(y0), n, out.width, out.channels, out.stride};
+          const ConstTensorView residual{in.row(y0), n, in.width, in.channels, in.stride};  // stride 1 when residual
+          kernels::pointwise_conv<act::Identity>(t, linear, o, RowRange{0, n}, linear_extras(nullptr, residual));
+        }
+      }
+    });
+    if constexpr (S.se) {
+      ctx.once([&] { kernels::squeeze_excite_gate(filtered, se, gate, se_scratch); });
+      ctx.rows(out.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(filtered, linear, out, r, linear_extras(gate, in)); });
+    }
     ctx.arena.release(mark);
   }
 };
