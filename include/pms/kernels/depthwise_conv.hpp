@@ -154,7 +154,7 @@ void depthwise_conv_rows(const InRows& in, int in_width, std::ptrdiff_t stride, 
 // ceil(W/S) of in, same channels and stride; K in {1,3,5}, S in {1,2}.
 template <int K, int Stride, class Act>
 void depthwise_conv(ConstTensorView in, const DepthwiseWeights& w, TensorView out, RowRange out_rows) noexcept {
-  constexpr int S = Stride;
+  [[maybe_unused]] constexpr int S = Stride;  // used by the debug asserts only
   PMS_ASSERT(out.height == (in.height + S - 1) / S && out.width == (in.width + S - 1) / S);
   PMS_ASSERT(in.channels == w.channels && out.channels == w.channels && in.stride == out.stride);
   PMS_ASSERT(out_rows.begin >= 0 && out_rows.end <= out.height);
