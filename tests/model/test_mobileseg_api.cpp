@@ -169,3 +169,26 @@ TEST_CASE_TEMPLATE("RGB, BGR, RGBA and BGRA inputs with padded rows give the sam
     CHECK(got == want);
   }
 }
+
+TEST_CASE_TEMPLATE("logits() runs the body alone and reports the same logits as segment()", V, Tiny, Base) {
+  Loaded<V> m;
+  const auto img = pms::test::test_image(kH, kW, 5);
+  const ImageView image{img.data(), kH, kW, kW * 3, PixelFormat::rgb};
+  AlignedBytes ws_body(m.model.workspace_size(kH, kW)), ws_full(m.model.workspace_size(kH, kW));
+  std::vector<std::uint8_t> labels(kH * kW);
+  SegmentInfo body, full;
+  REQUIRE(m.model.logits(image, ws_body.span(), body) == Status::ok);
+  REQUIRE(m.model.segment(image, ws_full.span(), LabelMap<std::uint8_t>{labels.data(), kH, kW, kW}, SegmentOptions{}, &full) ==
+          Status::ok);
+  CHECK(body.class_count == 0);  // no labels were made
+  CHECK(full.class_count > 0);
+  REQUIRE(body.logits.size() == full.logits.size());
+  CHECK(std::memcmp(body.logits.data, full.logits.data, body.logits.size() * sizeof(float)) == 0);
+  // The classes reported are exactly those of the label map.
+  std::vector<int> seen(m.model.num_classes(), 0);
+  for (std::uint8_t l : labels) seen[l] = 1;
+  int count = 0;
+  for (int c = 0; c < m.model.num_classes(); ++c) count += seen[c];
+  CHECK(count == full.class_count);
+  for (int i = 0; i < full.class_count; ++i) CHECK(seen[full.classes[i]] == 1);
+}

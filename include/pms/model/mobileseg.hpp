@@ -163,10 +163,9 @@ class MobileSeg {
   }
 
   // Only the body: image -> low-res logits (in the workspace, described by info.logits).
-  template <class Exec = Serial>
   [[nodiscard]] Status logits(const ImageView& image, std::span<std::byte> workspace, SegmentInfo& info) const noexcept {
-    Exec exec;
-    return start(image, workspace, exec, SegmentOptions{}, static_cast<LabelMap<std::uint8_t>*>(nullptr), &info);
+    Serial serial;
+    return logits(image, workspace, serial, info);
   }
   template <class Exec>
   [[nodiscard]] Status logits(const ImageView& image, std::span<std::byte> workspace, Exec& exec, SegmentInfo& info) const noexcept {
