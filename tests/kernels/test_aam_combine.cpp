@@ -1,10 +1,15 @@
 // aam_combine_head against a scalar double reference, for both AAM forms, on odd sizes and
-// channel slices of wider tensors (as the merged [embedding | vote] convs produce).
+// channel slices of wider tensors (as the merged [embedding | vote] convs produce), with the
+// x16 and x32 inputs at their own resolutions, resized on the fly: identity, upsampling by
+// 2, 4 and non-integer factors, slight downscales (Tiny's odd 1/8 sizes) and out == 1 axes.
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
+#include <sstream>
 
 #include "pms/kernels/aam_combine.hpp"
+#include "pms/kernels/resize.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -14,13 +19,38 @@ using pms::test::OwnedTensor;
 
 double sig(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
-void check_combine(bool sum_all, int h, int w, std::uint64_t salt) {
+struct Size {
+  int h, w;
+};
+
+struct Case {
+  Size out, g16, g32;  // output size; grids of the x16 and x32 inputs
+};
+
+// Paddle's bilinear sample of channel ch of t at output pixel (y, x), in double, with the
+// sampling positions and weights of ResizeAxis (spec 9.1).
+double sample(const OwnedTensor& t, const kernels::GridSampling& g, int y, int x, int ch) {
+  const kernels::AxisSample sy = g.y(y), sx = g.x(x);
+  if (g.identity()) return t.at(y, x, ch);
+  return double(t.at(sy.i0, sx.i0, ch)) * sy.w0 * sx.w0 + double(t.at(sy.i1, sx.i0, ch)) * sy.w1 * sx.w0 +
+         double(t.at(sy.i0, sx.i1, ch)) * sy.w0 * sx.w1 + double(t.at(sy.i1, sx.i1, ch)) * sy.w1 * sx.w1;
+}
+
+std::string name(bool sum_all, const Case& k) {
+  std::ostringstream s;
+  s << (sum_all ? "aam sum_all" : "aam votes_x8") << " out " << k.out.h << "x" << k.out.w << " x16 " << k.g16.h << "x"
+    << k.g16.w << " x32 " << k.g32.h << "x" << k.g32.w;
+  return s.str();
+}
+
+void check_combine(bool sum_all, const Case& k, std::uint64_t salt) {
   constexpr int c = 48;  // a multiple of 16, as the 256 of the network
+  const int h = k.out.h, w = k.out.w;
   auto g = pms::test::rng(salt);
   // Merged tensors [embedding | vote] of 2c channels, as the network's 1x1 convs write them.
   OwnedTensor m8 = pms::test::random_tensor(g, h, w, 2 * c, -3, 3);
-  OwnedTensor m16 = pms::test::random_tensor(g, h, w, 2 * c, -3, 3);
-  OwnedTensor m32 = pms::test::random_tensor(g, h, w, 2 * c, 0, 1);  // vote half already a sigmoid
+  OwnedTensor m16 = pms::test::random_tensor(g, k.g16.h, k.g16.w, 2 * c, -3, 3);
+  OwnedTensor m32 = pms::test::random_tensor(g, k.g32.h, k.g32.w, 2 * c, 0, 1);  // vote half already a sigmoid
   pms::test::Buffer scale(c), shift(c);
   for (int i = 0; i < c; ++i) scale[i] = pms::test::uniform(g, -2, 2), shift[i] = pms::test::uniform(g, -1, 1);
 
@@ -31,28 +61,69 @@ void check_combine(bool sum_all, int h, int w, std::uint64_t salt) {
   in.s32 = slice(m32, c);
   in.v16 = slice(m16, c);
   if (sum_all) in.e16 = slice(m16, 0), in.v8 = slice(m8, c);
+  in.at16 = kernels::GridSampling::of(k.g16.h, k.g16.w, h, w);
+  in.at32 = kernels::GridSampling::of(k.g32.h, k.g32.w, h, w);
+  const kernels::HeadAffine head{scale.data(), shift.data()};
 
   OwnedTensor out(h, w, c);
   const int split = h / 2;
-  kernels::aam_combine_head(in, {scale.data(), shift.data()}, out.view, {0, split});
-  kernels::aam_combine_head(in, {scale.data(), shift.data()}, out.view, {split, h});
+  kernels::aam_combine_head(in, head, out.view, {0, split});
+  kernels::aam_combine_head(in, head, out.view, {split, h});
 
   auto ref = [&](int y, int x, int ch) {
-    const double e8 = m8.at(y, x, ch), e16 = m16.at(y, x, ch), e32 = m32.at(y, x, ch), s32 = m32.at(y, x, c + ch);
-    const double v8 = m8.at(y, x, c + ch), v16 = m16.at(y, x, c + ch);
+    const double e8 = m8.at(y, x, ch), v8 = m8.at(y, x, c + ch);
+    const double e16 = sample(m16, in.at16, y, x, ch), v16 = sample(m16, in.at16, y, x, c + ch);
+    const double e32 = sample(m32, in.at32, y, x, ch), s32 = sample(m32, in.at32, y, x, c + ch);
     const double aam = sum_all ? sig(v8) * sig(v16) * s32 * (e8 + e16) + e32 : sig(v16) * s32 * e8 + e32;
     return std::max(0.0, scale[ch] * aam + shift[ch]);
   };
-  // Sigmoid goes through exp (a few ulp) and the result through two FMAs.
-  pms::test::check_tensor(out.view, ref, pms::test::Tolerance{1e-5, 1e-5}, sum_all ? "aam sum_all" : "aam votes_x8");
+  // Sigmoid goes through exp (a few ulp), the resize through 4 float products, the result
+  // through two FMAs.
+  const std::string what = name(sum_all, k);
+  pms::test::check_tensor(out.view, ref, pms::test::Tolerance{1e-5, 1e-5}, what);
+
+  // Rows are independent: one range per row (any thread split) gives the same bits.
+  OwnedTensor rows(h, w, c);
+  for (int y = 0; y < h; ++y) kernels::aam_combine_head(in, head, rows.view, {y, y + 1});
+  CHECK_MESSAGE(std::memcmp(rows.view.data, out.view.data, out.view.size() * sizeof(float)) == 0,
+                what << ": row split changes the result");
+
+  // Same values (within rounding: FMA contraction may differ) as materialising the resizes
+  // with resize_bilinear and combining at the output size.
+  OwnedTensor r16(h, w, 2 * c), r32(h, w, 2 * c);
+  kernels::resize_bilinear(ConstTensorView(m16.view), r16.view, kernels::ResizeMode::to_size(), {0, h});
+  kernels::resize_bilinear(ConstTensorView(m32.view), r32.view, kernels::ResizeMode::to_size(), {0, h});
+  kernels::AamInputs mat = in;
+  mat.e32 = slice(r32, 0), mat.s32 = slice(r32, c), mat.v16 = slice(r16, c);
+  if (sum_all) mat.e16 = slice(r16, 0);
+  mat.at16 = mat.at32 = kernels::GridSampling::of(h, w, h, w);
+  OwnedTensor out_mat(h, w, c);
+  kernels::aam_combine_head(mat, head, out_mat.view, {0, h});
+  pms::test::check_tensor(
+      out.view, [&](int y, int x, int ch) { return double(out_mat.at(y, x, ch)); }, pms::test::Tolerance{2e-6, 2e-6},
+      what + " vs materialised resize");
 }
 
 }  // namespace
 
 TEST_CASE("aam_combine_head matches the spec's formulas") {
-  for (bool sum_all : {true, false}) {
-    check_combine(sum_all, 1, 1, 11);
-    check_combine(sum_all, 13, 11, 12);
-    check_combine(sum_all, 32, 17, 13);
-  }
+  const Case cases[] = {
+      {{1, 1}, {1, 1}, {1, 1}},       // all identity
+      {{13, 11}, {13, 11}, {13, 11}},  // all identity, odd
+      {{32, 17}, {32, 17}, {32, 17}},
+      {{32, 17}, {32, 17}, {16, 9}},    // Tiny, even 1/8 size: x16 identity, x32 ~2x
+      {{16, 12}, {8, 6}, {4, 3}},       // Base: factor 2 (x16) and 4 (x32)
+      {{64, 64}, {32, 32}, {16, 16}},   // Base at 512x512
+      {{13, 11}, {7, 6}, {4, 3}},       // non-integer upsampling (odd input sizes)
+      {{6, 5}, {7, 6}, {4, 3}},         // Tiny, odd 1/8 size: x16 one larger than the output
+      {{1, 9}, {3, 5}, {2, 3}},         // out == 1 rows: index 0
+      {{7, 1}, {4, 2}, {2, 2}},         // out == 1 columns
+      {{1, 1}, {2, 3}, {1, 2}},         // out == 1 on both axes
+      {{5, 70}, {3, 35}, {2, 18}},      // wider than one 64-column chunk
+      {{9, 9}, {9, 9}, {3, 3}},         // x16 identity, x32 factor 3
+      {{10, 8}, {5, 4}, {10, 8}},       // x16 sampled, x32 identity
+  };
+  std::uint64_t salt = 11;
+  for (bool sum_all : {true, false})
+    for (const Case& k : cases) check_combine(sum_all, k, salt++);
 }

@@ -6,6 +6,22 @@
 //   Base (at 1/8):  x8 -> embedding only; x16 upsampled to 1/8 -> vote only; x32 merged.
 // The x32 vote gets its sigmoid before it is resized (as PaddleSeg does); the other votes
 // get theirs in the combine kernel, which also applies the head's linear_fuse + ReLU.
+//
+// No resized tensor is materialised except Tiny's f8 (a real 2x downscale, see below): the
+// combine kernel samples its low-resolution inputs bilinearly per output pixel, with the
+// sampling of resize_bilinear (ResizeAxis per axis).
+//
+// Conv before resize. PaddleSeg resizes x16 (Base: to 1/8; Tiny: to f8's size) and then
+// applies the 1x1 conv + BN. Both are affine per pixel and bilinear interpolation is an affine
+// combination per pixel (its four weights ly * lx sum to 1), so they commute exactly in real
+// arithmetic:
+//   conv(resize(x))(p) = W * sum_k w_k x(q_k) + b = sum_k w_k (W x(q_k) + b) = resize(conv(x))(p)
+// (in float, up to rounding: the weights sum to 1 within an ulp). So the x16 conv runs at
+// x16's own size and its output is sampled in the combine: for Base 4x fewer MACs (1/16
+// instead of 1/8), for Tiny the same work when x16 already has f8's size (identity) and
+// no f16 copy otherwise. The sigmoid of the x16 vote is not affine; it stays after the
+// resize, inside the combine, as in PaddleSeg. Tiny's f8 stays a materialised resize of x8
+// followed by the conv: conv-first would run the conv at 1/8, 4x the MACs.
 #pragma once
 
 #include "pms/kernels/aam_combine.hpp"
@@ -46,21 +62,22 @@ struct Aam {
     const std::size_t mark = ctx.arena.mark();
     kernels::AamInputs in{};
 
-    // x32: [embedding | vote] at 1/32, sigmoid on the vote, resized to the output size.
+    // x32: [embedding | vote] at 1/32, sigmoid on the vote; sampled to h x w in the combine.
     TensorView m32 = ctx.arena.tensor(f32_src.height, f32_src.width, 2 * c);
     ctx.rows(m32.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(f32_src, x32, m32, r); });
     ctx.rows(m32.height, [&](RowRange r) { kernels::activate_inplace<act::Sigmoid>(channel_slice(m32, c, c), r); });
-    TensorView r32 = resized(ctx, m32, h, w, kernels::ResizeMode::to_size());
-    in.e32 = channel_slice(ConstTensorView(r32), 0, c);
-    in.s32 = channel_slice(ConstTensorView(r32), c, c);
+    in.e32 = channel_slice(ConstTensorView(m32), 0, c);
+    in.s32 = channel_slice(ConstTensorView(m32), c, c);
+    in.at32 = kernels::GridSampling::of(m32.height, m32.width, h, w);
+    // x16's conv at x16's size (conv before resize, see above); sampled to h x w in the combine.
+    in.at16 = kernels::GridSampling::of(f16_src.height, f16_src.width, h, w);
 
     if constexpr (sum_all) {
       TensorView f8 = resized(ctx, f8_src, h, w, kernels::ResizeMode::scale(0.5f));
-      TensorView f16 = resized(ctx, f16_src, h, w, kernels::ResizeMode::to_size());
       TensorView m8 = ctx.arena.tensor(h, w, 2 * c);
-      TensorView m16 = ctx.arena.tensor(h, w, 2 * c);
+      TensorView m16 = ctx.arena.tensor(f16_src.height, f16_src.width, 2 * c);
       ctx.rows(h, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(f8, x8, m8, r); });
-      ctx.rows(h, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(f16, x16, m16, r); });
+      ctx.rows(m16.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(f16_src, x16, m16, r); });
       in.e8 = channel_slice(ConstTensorView(m8), 0, c);
       in.v8 = channel_slice(ConstTensorView(m8), c, c);
       in.e16 = channel_slice(ConstTensorView(m16), 0, c);
@@ -68,9 +85,8 @@ struct Aam {
     } else {
       TensorView e8 = ctx.arena.tensor(h, w, c);
       ctx.rows(h, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(f8_src, x8, e8, r); });
-      TensorView f16 = resized(ctx, f16_src, h, w, kernels::ResizeMode::to_size());
-      TensorView v16 = ctx.arena.tensor(h, w, c);
-      ctx.rows(h, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(f16, x16, v16, r); });
+      TensorView v16 = ctx.arena.tensor(f16_src.height, f16_src.width, c);
+      ctx.rows(v16.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(f16_src, x16, v16, r); });
       in.e8 = e8;
       in.v16 = v16;
     }
