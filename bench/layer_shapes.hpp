@@ -73,21 +73,19 @@ std::vector<LayerShape> layer_shapes(int height, int width, int num_classes) {
   constexpr int a = V::aam_channels;
   constexpr int c8 = BackboneOutputs<V>::x8, c16 = BackboneOutputs<V>::x16, c32 = BackboneOutputs<V>::x32;
   int lh = 0, lw = 0;  // low-res logits size
+  // The AAM as layers/aam.hpp runs it: the x16 and x32 convs at their own resolution, their
+  // outputs sampled bilinearly inside the combine (no resize layer of their own).
   if constexpr (V::aam == AamKind::sum_all_at_x16) {
     const int fh = h8 / 2, fw = w8 / 2;
     out.push_back({LayerKind::avg_pool2x2, "backbone.inj_module[x8 half]", h8, w8, c8, c8});
-    out.push_back({LayerKind::pointwise, "backbone.inj_module.x8", fh, fw, c8, 2 * a, 1, 1, "sigmoid"});
-    out.push_back({LayerKind::pointwise, "backbone.inj_module.x16", fh, fw, c16, 2 * a, 1, 1, "sigmoid"});
-    out.push_back({LayerKind::pointwise, "backbone.inj_module.x32", h32, w32, c32, 2 * a, 1, 1, "sigmoid"});
-    out.push_back({LayerKind::resize, "backbone.inj_module[x32 up]", h32, w32, 2 * a, 2 * a, 1, 1, "linear", 0, 0, 0, fh, fw});
+    out.push_back({LayerKind::pointwise, "backbone.inj_module.x8", fh, fw, c8, 2 * a});
+    out.push_back({LayerKind::pointwise, "backbone.inj_module.x16", h16, w16, c16, 2 * a});
+    out.push_back({LayerKind::pointwise, "backbone.inj_module.x32", h32, w32, c32, 2 * a});
     lh = fh, lw = fw;
-    (void)h16, (void)w16;
   } else {
     out.push_back({LayerKind::pointwise, "backbone.inj_module.x8", h8, w8, c8, a});
-    out.push_back({LayerKind::resize, "backbone.inj_module[x16 up]", h16, w16, c16, c16, 1, 1, "linear", 0, 0, 0, h8, w8});
-    out.push_back({LayerKind::pointwise, "backbone.inj_module.x16", h8, w8, c16, a, 1, 1, "sigmoid"});
-    out.push_back({LayerKind::pointwise, "backbone.inj_module.x32", h32, w32, c32, 2 * a, 1, 1, "sigmoid"});
-    out.push_back({LayerKind::resize, "backbone.inj_module[x32 up]", h32, w32, 2 * a, 2 * a, 1, 1, "linear", 0, 0, 0, h8, w8});
+    out.push_back({LayerKind::pointwise, "backbone.inj_module.x16", h16, w16, c16, a});
+    out.push_back({LayerKind::pointwise, "backbone.inj_module.x32", h32, w32, c32, 2 * a});
     lh = h8, lw = w8;
   }
   out.push_back({LayerKind::depthwise, "decode_head.linear_fuse", lh, lw, a, a, 1, 1, "relu"});

@@ -32,6 +32,7 @@
 
 #include <pms/mobileseg.hpp>
 
+#include "common/cli.hpp"
 #include "common/image_io.hpp"
 #include "common/mapped_file.hpp"
 #include "common/palette.hpp"
@@ -65,11 +66,9 @@ const char* kUsage =
     "  --expect-miou X  exit 1 unless the mIoU (in %) is within 0.1 points of X\n";
 
 int parse_int(const char* flag, const char* text, int lo, int hi) {
-  char* end = nullptr;
-  const long v = std::strtol(text, &end, 10);
-  if (end == text || *end != '\0' || v < lo || v > hi)
-    fail(std::string(flag) + " needs a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
-  return static_cast<int>(v);
+  const auto v = pms_examples::parse_int(text, lo, hi);
+  if (!v) fail(int_range_message(flag, lo, hi));
+  return *v;
 }
 
 Options parse(int argc, char** argv) {
@@ -93,11 +92,9 @@ Options parse(int argc, char** argv) {
       o.expect_miou = std::strtod(v, &end);
       if (end == v || *end != '\0' || !(o.expect_miou >= 0 && o.expect_miou <= 100)) fail("--expect-miou needs a percentage");
     } else if (a == "--mode") {
-      const std::string m = v;
-      if (m == "auto") o.mode = pms::Upsampling::automatic;
-      else if (m == "vim") o.mode = pms::Upsampling::vim;
-      else if (m == "exact") o.mode = pms::Upsampling::exact;
-      else fail("--mode is auto, vim or exact");
+      const auto mode = parse_mode(v);
+      if (!mode) fail("--mode is auto, vim or exact");
+      o.mode = *mode;
     } else fail("unknown option " + a + "\n" + kUsage);
   }
   if (o.weights.empty() || o.images.empty() || o.labels.empty())
@@ -139,25 +136,6 @@ std::map<std::string, fs::path> image_files(const std::string& dir, const char* 
   }
   return out;
 }
-
-struct AlignedBytes {
-  std::byte* data = nullptr;
-  std::size_t size = 0;
-  AlignedBytes() = default;
-  AlignedBytes(const AlignedBytes&) = delete;
-  AlignedBytes& operator=(const AlignedBytes&) = delete;
-  void reserve(std::size_t n) {
-    if (n <= size) return;
-    release();
-    data = new (std::align_val_t{64}) std::byte[n];
-    size = n;
-  }
-  void release() {
-    if (data != nullptr) ::operator delete[](data, std::align_val_t{64});
-    data = nullptr, size = 0;
-  }
-  ~AlignedBytes() { release(); }
-};
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -224,7 +202,7 @@ int run(const Options& o, std::span<const std::byte> weights) {
     workspace.reserve(model.workspace_size(photo.height, photo.width, o.threads));
     predicted.resize(static_cast<std::size_t>(photo.width) * photo.height);
     const pms::LabelMap<std::uint8_t> map{predicted.data(), photo.height, photo.width, photo.width};
-    const std::span<std::byte> ws(workspace.data, workspace.size);
+    const std::span<std::byte> ws(workspace.data(), workspace.size());
     pms::SegmentInfo info;
     const auto t0 = std::chrono::steady_clock::now();
     const pms::Status s = pool ? model.segment(image, ws, map, *pool, pms::SegmentOptions{o.mode}, &info)

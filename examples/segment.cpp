@@ -19,6 +19,7 @@
 
 #include <pms/mobileseg.hpp>
 
+#include "common/cli.hpp"
 #include "common/image_io.hpp"
 #include "common/mapped_file.hpp"
 #include "common/palette.hpp"
@@ -45,11 +46,9 @@ const char* kUsage =
     "               [--mode auto|vim|exact] [--threads N] [--repeat N] [--max-side N]\n";
 
 int parse_int(const char* flag, const char* text, int lo, int hi) {
-  char* end = nullptr;
-  const long v = std::strtol(text, &end, 10);
-  if (end == text || *end != '\0' || v < lo || v > hi)
-    fail(std::string(flag) + " needs a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
-  return static_cast<int>(v);
+  const auto v = pms_examples::parse_int(text, lo, hi);
+  if (!v) fail(int_range_message(flag, lo, hi));
+  return *v;
 }
 
 Options parse(int argc, char** argv) {
@@ -71,23 +70,14 @@ Options parse(int argc, char** argv) {
     else if (a == "--repeat") o.repeat = parse_int("--repeat", v, 1, 100000);
     else if (a == "--max-side") o.max_side = parse_int("--max-side", v, 16, pms::kMaxImageSide);
     else if (a == "--mode") {
-      const std::string m = v;
-      if (m == "auto") o.mode = pms::Upsampling::automatic;
-      else if (m == "vim") o.mode = pms::Upsampling::vim;
-      else if (m == "exact") o.mode = pms::Upsampling::exact;
-      else fail("--mode is auto, vim or exact");
+      const auto mode = parse_mode(v);
+      if (!mode) fail("--mode is auto, vim or exact");
+      o.mode = *mode;
     } else fail("unknown option " + a + "\n" + kUsage);
   }
   if (o.weights.empty() || o.input.empty()) fail(std::string("--weights and --input are required\n") + kUsage);
   return o;
 }
-
-struct AlignedBytes {
-  std::byte* data = nullptr;
-  std::size_t size = 0;
-  explicit AlignedBytes(std::size_t n) : data(new (std::align_val_t{64}) std::byte[n]), size(n) {}
-  ~AlignedBytes() { ::operator delete[](data, std::align_val_t{64}); }
-};
 
 template <class Variant>
 int run(const Options& o, std::span<const std::byte> weights) {
@@ -128,7 +118,7 @@ int run(const Options& o, std::span<const std::byte> weights) {
   for (int r = 0; r < o.repeat; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     const pms::SegmentOptions options{o.mode};
-    const std::span<std::byte> ws(workspace.data, workspace.size);
+    const std::span<std::byte> ws(workspace.data(), workspace.size());
     const pms::Status s = pool ? model.segment(image, ws, label_map, *pool, options, &info) : model.segment(image, ws, label_map, options, &info);
     const auto t1 = std::chrono::steady_clock::now();
     if (s != pms::Status::ok) fail(std::string("inference failed: ") + pms::describe(s));
