@@ -26,6 +26,7 @@
 #include <tuple>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "layer_shapes.hpp"
 #include "pms/kernels/depthwise_conv.hpp"
 #include "pms/kernels/pointwise_conv.hpp"
@@ -38,18 +39,8 @@ namespace k = pms::kernels;
 using pms::bench::LayerKind;
 using pms::bench::LayerShape;
 
-struct AlignedFree {
-  void operator()(float* p) const noexcept { ::operator delete[](p, std::align_val_t{kBufferAlignment}); }
-};
-using Floats = std::unique_ptr<float[], AlignedFree>;
-
-Floats random_floats(std::size_t n, std::uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
-  Floats p(new (std::align_val_t{kBufferAlignment}) float[n]);
-  std::mt19937_64 g(seed);
-  std::uniform_real_distribution<float> u(lo, hi);
-  for (std::size_t i = 0; i < n; ++i) p[i] = u(g);
-  return p;
-}
+using pms::bench::Floats;
+using pms::bench::random_floats;
 
 constexpr std::size_t kColdBytes = std::size_t{64} << 20;
 

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "layer_shapes.hpp"
 #include "pms/kernels/argmax.hpp"
 #include "pms/kernels/avg_pool2x2.hpp"
@@ -35,18 +36,8 @@ namespace {
 using namespace pms;
 namespace k = pms::kernels;
 
-struct AlignedFree {
-  void operator()(float* p) const noexcept { ::operator delete[](p, std::align_val_t{kBufferAlignment}); }
-};
-using Floats = std::unique_ptr<float[], AlignedFree>;
-
-Floats random_floats(std::size_t n, std::uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
-  Floats p(new (std::align_val_t{kBufferAlignment}) float[n]);
-  std::mt19937_64 g(seed);
-  std::uniform_real_distribution<float> u(lo, hi);
-  for (std::size_t i = 0; i < n; ++i) p[i] = u(g);
-  return p;
-}
+using pms::bench::Floats;
+using pms::bench::random_floats;
 
 void set_rates(benchmark::State& state, double flop, double bytes) {
   const auto it = static_cast<double>(state.iterations());
