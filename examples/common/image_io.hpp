@@ -6,6 +6,7 @@
 #include <stb_image_write.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -21,6 +22,31 @@ struct RgbImage {
   std::vector<std::uint8_t> pixels;
 };
 
+// For a binary PGM/PPM (P5/P6): whether the file holds all the pixel bytes its header
+// promises. Debian's stb_image decodes a truncated one without complaint, filling the rest
+// with whatever memory held. Other formats: true (stb checks them itself).
+inline bool pnm_complete(std::FILE* f) {
+  char magic[2] = {};
+  if (std::fread(magic, 1, 2, f) != 2 || magic[0] != 'P' || (magic[1] != '5' && magic[1] != '6')) return true;
+  long values[3] = {};  // width, height, maxval
+  int c = std::fgetc(f);
+  for (long& v : values) {
+    while (c == '#' || std::isspace(c)) {  // whitespace and comment lines
+      if (c == '#')
+        while (c != '\n' && c != EOF) c = std::fgetc(f);
+      c = std::fgetc(f);
+    }
+    if (!std::isdigit(c)) return false;
+    for (; std::isdigit(c) && v < (1L << 24); c = std::fgetc(f)) v = v * 10 + (c - '0');  // bounded: no overflow below
+  }
+  // c is the single whitespace byte that ends the header; the pixels follow.
+  const long header = std::ftell(f);
+  std::fseek(f, 0, SEEK_END);
+  const long size = std::ftell(f);
+  const long channels = magic[1] == '6' ? 3 : 1, bytes = values[2] > 255 ? 2 : 1;
+  return size - header >= values[0] * values[1] * channels * bytes;
+}
+
 // Loads any image stb can decode as RGB. On failure returns false and sets `error` to one line.
 inline bool load_rgb(const std::string& path, RgbImage& out, std::string& error) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -28,6 +54,12 @@ inline bool load_rgb(const std::string& path, RgbImage& out, std::string& error)
     error = "cannot open " + path;
     return false;
   }
+  if (!pnm_complete(f)) {
+    std::fclose(f);
+    error = path + ": not a readable image (truncated PGM/PPM)";
+    return false;
+  }
+  std::rewind(f);
   int w = 0, h = 0, channels = 0;
   std::unique_ptr<std::uint8_t, void (*)(void*)> data(stbi_load_from_file(f, &w, &h, &channels, 3), stbi_image_free);
   std::fclose(f);
@@ -62,6 +94,12 @@ inline bool load_gray8(const std::string& path, GrayImage& out, std::string& err
     error = "cannot open " + path;
     return false;
   }
+  if (!pnm_complete(f)) {
+    std::fclose(f);
+    error = path + ": not a readable image (truncated PGM/PPM)";
+    return false;
+  }
+  std::rewind(f);
   int w = 0, h = 0, channels = 0;
   if (stbi_info_from_file(f, &w, &h, &channels) == 0) {
     std::fclose(f);
