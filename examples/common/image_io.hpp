@@ -47,19 +47,27 @@ inline bool pnm_complete(std::FILE* f) {
   return size - header >= values[0] * values[1] * channels * bytes;
 }
 
-// Loads any image stb can decode as RGB. On failure returns false and sets `error` to one line.
-inline bool load_rgb(const std::string& path, RgbImage& out, std::string& error) {
+// Opens an image file for stb, refusing a truncated PGM/PPM up front; nullptr (with a
+// one-line `error`) on failure.
+inline std::FILE* open_image(const std::string& path, std::string& error) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) {
     error = "cannot open " + path;
-    return false;
+    return nullptr;
   }
   if (!pnm_complete(f)) {
     std::fclose(f);
     error = path + ": not a readable image (truncated PGM/PPM)";
-    return false;
+    return nullptr;
   }
   std::rewind(f);
+  return f;
+}
+
+// Loads any image stb can decode as RGB. On failure returns false and sets `error` to one line.
+inline bool load_rgb(const std::string& path, RgbImage& out, std::string& error) {
+  std::FILE* f = open_image(path, error);
+  if (f == nullptr) return false;
   int w = 0, h = 0, channels = 0;
   std::unique_ptr<std::uint8_t, void (*)(void*)> data(stbi_load_from_file(f, &w, &h, &channels, 3), stbi_image_free);
   std::fclose(f);
@@ -89,17 +97,8 @@ struct GrayImage {
 // stb would convert them (palette PNGs expand to RGB, 16 bits scale to 8), which would
 // silently change the ids. On failure returns false and sets `error` to one line.
 inline bool load_gray8(const std::string& path, GrayImage& out, std::string& error) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    error = "cannot open " + path;
-    return false;
-  }
-  if (!pnm_complete(f)) {
-    std::fclose(f);
-    error = path + ": not a readable image (truncated PGM/PPM)";
-    return false;
-  }
-  std::rewind(f);
+  std::FILE* f = open_image(path, error);
+  if (f == nullptr) return false;
   int w = 0, h = 0, channels = 0;
   if (stbi_info_from_file(f, &w, &h, &channels) == 0) {
     std::fclose(f);

@@ -21,7 +21,7 @@ template <class T>
 BasicTensorView<T> slice(BasicTensorView<T> t, int offset, int channels) {
   REQUIRE(offset % kChannelAlign == 0);
   REQUIRE(offset + padded_channels(channels) <= t.stride);
-  return {t.data + offset, t.height, t.width, channels, t.stride};
+  return channel_slice(t, offset, channels);
 }
 
 // Calls fn on row ranges that cover [0, rows) in three uneven pieces (some may be empty), so
