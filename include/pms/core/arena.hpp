@@ -19,7 +19,7 @@ class Arena {
   constexpr Arena(std::byte* base, std::size_t capacity) noexcept : base_(base), capacity_(capacity) {}
 
   // n floats, kBufferAlignment-aligned. Returns nullptr when out of space (and when
-  // measuring); check ok() once after a sequence of allocations.
+  // measuring): callers size the workspace with a measuring run first.
   constexpr float* floats(std::size_t n) noexcept {
     const std::size_t bytes = round_up(n * sizeof(float));
     const std::size_t at = used_;
@@ -42,7 +42,6 @@ class Arena {
   constexpr void release(std::size_t mark) noexcept { used_ = mark; }
 
   constexpr std::size_t peak() const noexcept { return peak_; }
-  constexpr bool ok() const noexcept { return base_ != nullptr && peak_ <= capacity_; }
 
   static constexpr std::size_t round_up(std::size_t bytes) noexcept {
     return (bytes + kBufferAlignment - 1) / kBufferAlignment * kBufferAlignment;

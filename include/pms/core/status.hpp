@@ -30,7 +30,6 @@ enum class [[nodiscard]] Status : std::uint8_t {
   workspace_too_small,
   workspace_misaligned,
   bad_argument,       // any other invalid argument (null pointer, bad thread count, ...)
-  non_finite_input,   // NaN or Inf in a float input
   // weights file (pms/io), added after the inference values to keep existing numbers
   corrupt_header,     // header fields inconsistent (sizes, offsets, variant id, mean/std)
 };
@@ -58,7 +57,6 @@ constexpr const char* describe(Status s) noexcept {
     case Status::workspace_too_small: return "workspace is too small for this image size";
     case Status::workspace_misaligned: return "workspace is not 64-byte aligned";
     case Status::bad_argument: return "invalid argument";
-    case Status::non_finite_input: return "input contains NaN or Inf";
     case Status::corrupt_header: return "weights file header is corrupt";
   }
   return "unknown status";
