@@ -1,7 +1,6 @@
 // pms/kernels/pointwise_conv.hpp: 1x1 convolution as a GEMM over channels, fused epilogue.
 //
-//   out(y,x,co) = Act( sum_ci InputAct(in(y,x,ci)) * input_scale[ci] * w[ci][co] + bias[co] )
-//                 [+ residual(y,x,co)]
+//   out(y,x,co) = Act( sum_ci InputAct(in(y,x,ci)) * w[ci][co] + bias[co] ) [+ residual(y,x,co)]
 //
 // Layouts (padded channels-last, pms/core/tensor.hpp): a row range of a tensor is one
 // contiguous run of pixels, pixel p at data + p * stride. So the kernel is the GEMM
@@ -14,10 +13,11 @@
 //   * micro-tile: kMR pixels x kNR vectors of output channels held in registers; per
 //     reduction step kNR weight vectors are loaded and each of the kMR input values is
 //     broadcast once, for kMR * kNR FMAs;
-//   * weight panel: kKC reduction steps x kNR vectors, copied into a contiguous, aligned
-//     stack buffer (so it stays in L1 whatever the row pitch of the weight matrix; power-of-
-//     two couts would otherwise map a panel onto a few L1 sets), with input_scale folded
-//     into the copy. cin > kKC runs in several passes that keep partial sums in `out`;
+//   * weight panel: kKC reduction steps x kNR vectors. With 16-register ISAs (panels of 8-16
+//     floats) it is copied into a contiguous, aligned stack buffer, as its rows, a whole
+//     weight row apart, would map onto a few L1 sets; AVX-512 reads its 64-float panels in
+//     place (measured as fast as packed at every network shape, and the copy is saved).
+//     cin > kKC runs in several passes that keep partial sums in `out`;
 //   * pixel block: kMC pixels whose inputs stay in L2 while every panel sweeps over them.
 // With a non-identity InputAct, a tile's inputs are first copied with the activation
 // applied (vectorised over channels), so the inner loop stays one broadcast per FMA row.
@@ -43,8 +43,7 @@ struct PointwiseWeights {
 };
 
 struct PointwiseExtras {
-  const float* input_scale = nullptr;  // [cin]: multiplies input channel ci (fused squeeze-excite gate)
-  ConstTensorView residual{};          // if residual.data: out = Act(conv) + residual (same shape as out)
+  ConstTensorView residual{};  // if residual.data: out = Act(conv) + residual (same shape as out)
 };
 
 namespace pointwise_detail {
@@ -76,7 +75,9 @@ inline constexpr int kPanelFloats = 4096;
 // Reduction steps per panel, a multiple of kLanes so every pass starts vector-aligned.
 constexpr int kc_for(int nr) noexcept { return kPanelFloats / (nr * kLanes) / kLanes * kLanes; }
 
-// Pixel tiles below which a panel is read in place rather than packed.
+// Whether weight panels are packed (see the header comment), and the pixel tiles below which
+// a panel is read in place all the same.
+inline constexpr bool kPackPanels = kMaxNR * kLanes < 64;
 inline constexpr int kPackMinTiles = 4;
 
 // Input floats of one pixel block (kMC x cin): 256 KiB, so the block stays in L2 while
@@ -197,16 +198,16 @@ void run_pass(const PassArgs& s, int np) noexcept {
 
 // One panel of NR output vectors at column n0 over a block of np pixels.
 template <int NR, class Act, class InputAct>
-void run_panel(const float* a, std::ptrdiff_t a_stride, const PointwiseWeights& w, int n0, const float* input_scale,
-               float* c, std::ptrdiff_t c_stride, const float* r, std::ptrdiff_t r_stride, int np) noexcept {
+void run_panel(const float* a, std::ptrdiff_t a_stride, const PointwiseWeights& w, int n0, float* c, std::ptrdiff_t c_stride,
+               const float* r, std::ptrdiff_t r_stride, int np) noexcept {
   constexpr int kKC = kc_for(NR);
   constexpr int kNRL = NR * kLanes;
-  alignas(64) float panel[kKC * kNRL];
+  alignas(64) float panel[kPackPanels ? kKC * kNRL : 1];
   const std::ptrdiff_t w_stride = padded_channels(w.cout);
   const int cin = w.cin;
   // Packing pays for itself when several tiles reuse the panel; a block of a few pixels
   // (the SEA row/column projections have 8-16) reads the weights in place.
-  const bool pack = input_scale != nullptr || np >= kPackMinTiles * mr_for(NR);
+  const bool pack = kPackPanels && np >= kPackMinTiles * mr_for(NR);
   int k0 = 0;
   do {
     const int kc = std::min(kKC, cin - k0);
@@ -219,9 +220,8 @@ void run_panel(const float* a, std::ptrdiff_t a_stride, const PointwiseWeights& 
     }
     for (int k = 0; k < kc; ++k) {
       const float* src = w.weight + (k0 + k) * w_stride + n0;
-      const f32v scale = simd::splat(input_scale != nullptr ? input_scale[k0 + k] : 1.0f);
 #pragma GCC unroll 4
-      for (int v = 0; v < NR; ++v) simd::store(panel + k * kNRL + v * kLanes, simd::loadu(src + v * kLanes) * scale);
+      for (int v = 0; v < NR; ++v) simd::store(panel + k * kNRL + v * kLanes, simd::loadu(src + v * kLanes));
     }
     const PassArgs s{a + k0, a_stride, kc, panel, kNRL, w.bias + n0, c, c_stride, r, r_stride, k0 == 0, k0 + kc >= cin};
     run_pass<NR, Act, InputAct>(s, np);
@@ -266,16 +266,30 @@ void pointwise_conv(ConstTensorView in, const PointwiseWeights& w, TensorView ou
       const int n0 = v0 * kLanes;
       const float* rn = rb != nullptr ? rb + n0 : nullptr;
       switch (nr) {
-        case kMaxNR: run_panel<kMaxNR, Act, InputAct>(ab, in.stride, w, n0, extras.input_scale, cb + n0, out.stride, rn, out.stride, np); break;
-        case 1: run_panel<1, Act, InputAct>(ab, in.stride, w, n0, extras.input_scale, cb + n0, out.stride, rn, out.stride, np); break;
+        case kMaxNR: run_panel<kMaxNR, Act, InputAct>(ab, in.stride, w, n0, cb + n0, out.stride, rn, out.stride, np); break;
+        case 1: run_panel<1, Act, InputAct>(ab, in.stride, w, n0, cb + n0, out.stride, rn, out.stride, np); break;
         default:
           if constexpr (kMaxNR > 2)
-            if (nr == 2) { run_panel<2, Act, InputAct>(ab, in.stride, w, n0, extras.input_scale, cb + n0, out.stride, rn, out.stride, np); break; }
+            if (nr == 2) { run_panel<2, Act, InputAct>(ab, in.stride, w, n0, cb + n0, out.stride, rn, out.stride, np); break; }
           if constexpr (kMaxNR > 3)
-            if (nr == 3) { run_panel<3, Act, InputAct>(ab, in.stride, w, n0, extras.input_scale, cb + n0, out.stride, rn, out.stride, np); break; }
+            if (nr == 3) { run_panel<3, Act, InputAct>(ab, in.stride, w, n0, cb + n0, out.stride, rn, out.stride, np); break; }
           break;
       }
     }
+  }
+}
+
+// The weights of the conv whose input channel ci is first multiplied by scale[ci]: rows
+// `ci` of out[cin][P(cout)] = w[ci][:] * scale[ci] (threads may split the rows). MV3 blocks
+// fold their squeeze-excite gate into the linear conv this way, once per image: cheaper than
+// scaling every input pixel, and the products are the same floats either way.
+inline void scale_input_channels(const PointwiseWeights& w, const float* scale, float* out, RowRange ci) noexcept {
+  using simd::kLanes;
+  const std::ptrdiff_t n = padded_channels(w.cout);
+  for (int i = ci.begin; i < ci.end; ++i) {
+    const simd::f32v s = simd::splat(scale[i]);
+    for (std::ptrdiff_t co = 0; co < n; co += kLanes)
+      simd::storeu(out + i * n + co, simd::loadu(w.weight + i * n + co) * s);
   }
 }
 

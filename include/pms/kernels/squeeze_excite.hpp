@@ -4,8 +4,8 @@
 //   hidden[j] = relu(b1[j] + sum_c mean[c] * w1[c][j])          j < S = C / 4
 //   gate[c]   = clip(0.2 * (b2[c] + sum_j hidden[j] * w2[j][c]) + 0.5, 0, 1)
 //
-// The gate multiplies the depthwise output channel-wise. The linear conv that follows can
-// take it as its input_scale (fused); scale_channels applies it on its own.
+// The gate multiplies the depthwise output channel-wise. MV3 blocks fold it into the weights
+// of the linear conv that follows (scale_input_channels); scale_channels applies it on its own.
 //
 // Weight layout = the pointwise layout (pms/kernels/pointwise_conv.hpp): rows for real input
 // channels only, columns padded to 16: w1 [C][P(S)], w2 [S][P(C)], biases [P(S)] and [P(C)]

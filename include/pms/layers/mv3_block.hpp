@@ -1,8 +1,9 @@
 // pms/layers/mv3_block.hpp: the MobileNetV3 ResidualUnit (spec 4.1) and the stem.
 //
 // expand 1x1 + BN + act -> depthwise kxk/s + BN + act -> [squeeze-excite] -> linear 1x1 + BN
-// [+ input]. BN is folded into the weights; the SE channel scale is fused into the linear
-// conv as a per-input-channel scale, and the residual add into its epilogue.
+// [+ input]. BN is folded into the weights; the SE channel scale is folded into a copy of the
+// linear conv's weights (per input channel, once per image), and the residual add into its
+// epilogue.
 #pragma once
 
 #include <algorithm>
@@ -100,11 +101,24 @@ struct MV3Block {
   }
 
  private:
-  kernels::PointwiseExtras linear_extras(const float* gate, ConstTensorView residual) const noexcept {
+  kernels::PointwiseExtras linear_extras(ConstTensorView residual) const noexcept {
     kernels::PointwiseExtras extras{};
-    extras.input_scale = gate;
     if constexpr (S.residual()) extras.residual = residual;
     return extras;
+  }
+
+  // With SE: the gate of `filtered`, then the linear conv with it folded into its weights.
+  template <class Ctx>
+  constexpr void gated_linear(Ctx& ctx, ConstTensorView filtered, ConstTensorView in, TensorView out) const {
+    const std::size_t mark = ctx.arena.mark();
+    float* gate = ctx.arena.floats(padded_channels(S.expand));
+    float* se_scratch = ctx.arena.floats(kernels::squeeze_excite_scratch_floats(S.expand, S.se_channels()));
+    float* scaled = ctx.arena.floats(static_cast<std::size_t>(S.expand) * padded_channels(S.out));
+    ctx.once([&] { kernels::squeeze_excite_gate(filtered, se, gate, se_scratch); });
+    ctx.rows(S.expand, [&](RowRange r) { kernels::scale_input_channels(linear, gate, scaled, r); });
+    const kernels::PointwiseWeights gated{scaled, linear.bias, linear.cin, linear.cout};
+    ctx.rows(out.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(filtered, gated, out, r, linear_extras(in)); });
+    ctx.arena.release(mark);
   }
 
   // Layer by layer: the expanded and filtered tensors exist whole.
@@ -113,16 +127,12 @@ struct MV3Block {
     const std::size_t mark = ctx.arena.mark();
     TensorView expanded = ctx.arena.tensor(in.height, in.width, S.expand);
     TensorView filtered = ctx.arena.tensor(out.height, out.width, S.expand);
-    float* gate = nullptr;
-    float* se_scratch = nullptr;
-    if constexpr (S.se) {
-      gate = ctx.arena.floats(padded_channels(S.expand));
-      se_scratch = ctx.arena.floats(kernels::squeeze_excite_scratch_floats(S.expand, S.se_channels()));
-    }
     ctx.rows(in.height, [&](RowRange r) { kernels::pointwise_conv<Act>(in, expand, expanded, r); });
     ctx.rows(out.height, [&](RowRange r) { kernels::depthwise_conv<S.kernel, S.stride, Act>(expanded, depthwise, filtered, r); });
-    if constexpr (S.se) ctx.once([&] { kernels::squeeze_excite_gate(filtered, se, gate, se_scratch); });
-    ctx.rows(out.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(filtered, linear, out, r, linear_extras(gate, in)); });
+    if constexpr (S.se)
+      gated_linear(ctx, filtered, in, out);
+    else
+      ctx.rows(out.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(filtered, linear, out, r, linear_extras(in)); });
     ctx.arena.release(mark);
   }
 
@@ -142,13 +152,7 @@ struct MV3Block {
     const std::size_t per_thread = K * in_row + (S.se ? 0 : tile_rows * out_row);
     float* scratch = ctx.arena.floats(per_thread * static_cast<std::size_t>(ctx.exec.threads()));
     TensorView filtered{};
-    float* gate = nullptr;
-    float* se_scratch = nullptr;
-    if constexpr (S.se) {
-      filtered = ctx.arena.tensor(out.height, out.width, S.expand);
-      gate = ctx.arena.floats(lanes);
-      se_scratch = ctx.arena.floats(kernels::squeeze_excite_scratch_floats(S.expand, S.se_channels()));
-    }
+    if constexpr (S.se) filtered = ctx.arena.tensor(out.height, out.width, S.expand);
     ctx.chunks(out.height, [&](RowRange rows, int chunk) {
       float* ring = scratch + per_thread * static_cast<std::size_t>(chunk);
       float* tile = ring + K * in_row;
@@ -175,14 +179,11 @@ struct MV3Block {
           const ConstTensorView t{tile, n, out.width, S.expand, lanes};
           const TensorView o{out.row(y0), n, out.width, out.channels, out.stride};
           const ConstTensorView residual{in.row(y0), n, in.width, in.channels, in.stride};  // stride 1 when residual
-          kernels::pointwise_conv<act::Identity>(t, linear, o, RowRange{0, n}, linear_extras(nullptr, residual));
+          kernels::pointwise_conv<act::Identity>(t, linear, o, RowRange{0, n}, linear_extras(residual));
         }
       }
     });
-    if constexpr (S.se) {
-      ctx.once([&] { kernels::squeeze_excite_gate(filtered, se, gate, se_scratch); });
-      ctx.rows(out.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(filtered, linear, out, r, linear_extras(gate, in)); });
-    }
+    if constexpr (S.se) gated_linear(ctx, filtered, in, out);
     ctx.arena.release(mark);
   }
 };

@@ -1,6 +1,7 @@
 // pointwise_conv against a double-accumulating oracle: channel counts around the vector
 // width and the network's real ones, odd pixel counts (every tile tail), several k-passes
-// and pixel blocks, row-range splits, input_scale, InputAct and residual.
+// and pixel blocks, row-range splits, InputAct and residual; and input channels scaled by
+// scale_input_channels (the folded squeeze-excite gate).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -21,7 +22,7 @@ using pms::test::conv::ref_act;
 
 struct PwCase {
   int h, w, cin, cout;
-  bool scale = false;
+  bool scale = false;  // run on scale_input_channels(weights, scale), in split channel ranges
   bool residual = false;
   int splits = 1;  // number of row sub-ranges the kernel is run over
 };
@@ -40,9 +41,14 @@ void check_pointwise(const PwCase& pc, std::uint64_t salt) {
   OwnedTensor res = random_tensor(g, pc.h, pc.w, pc.cout);
   OwnedTensor out(pc.h, pc.w, pc.cout);
 
-  const PointwiseWeights pw{weight.data(), bias.data(), pc.cin, pc.cout};
+  PointwiseWeights pw{weight.data(), bias.data(), pc.cin, pc.cout};
+  Buffer scaled(static_cast<std::size_t>(pc.cin) * n);
+  if (pc.scale) {
+    kernels::scale_input_channels(pw, scale.data(), scaled.data(), RowRange{0, pc.cin / 2});
+    kernels::scale_input_channels(pw, scale.data(), scaled.data(), RowRange{pc.cin / 2, pc.cin});
+    pw.weight = scaled.data();
+  }
   PointwiseExtras extras;
-  if (pc.scale) extras.input_scale = scale.data();
   if (pc.residual) extras.residual = res.view;
 
   // Row sub-ranges: uneven cuts so that each range has its own pixel tail.
@@ -110,7 +116,7 @@ TEST_CASE("pointwise_conv: large images and row-range splits") {
   check_pointwise<act::Identity>({31, 37, 384, 128, true, false, 3}, 503);  // several pixel blocks
 }
 
-TEST_CASE("pointwise_conv: fused squeeze-excite scale, input activation and residual") {
+TEST_CASE("pointwise_conv: squeeze-excite scale folded into the weights, input activation and residual") {
   std::uint64_t salt = 600;
   for (int cin : {7, 16, 17, 96, 256})
     for (int cout : {9, 32, 64}) {
