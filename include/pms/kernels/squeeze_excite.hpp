@@ -124,6 +124,19 @@ inline void channel_sums(ConstTensorView x, RowRange rows, float* sums) noexcept
   }
 }
 
+// The sums of each row on its own: row y's at row_sums + y * P(C) (overwritten). Rows are
+// independent, so threads may split them, or a fused block may sum each row while it is in
+// L1; squeeze_excite_gate_from_row_sums adds them in row order, giving the very floats that
+// channel_sums over all rows gives.
+inline void row_channel_sums(ConstTensorView x, RowRange rows, float* row_sums) noexcept {
+  const int lanes = padded_channels(x.channels);
+  for (int y = rows.begin; y < rows.end; ++y) {
+    float* sums = row_sums + static_cast<std::ptrdiff_t>(y) * lanes;
+    for (int c = 0; c < lanes; ++c) sums[c] = 0.0f;
+    channel_sums(x, RowRange{y, y + 1}, sums);
+  }
+}
+
 // gate [P(C)] from channel sums over `count` pixels. scratch: squeeze_excite_scratch_floats.
 inline void squeeze_excite_gate_from_sums(const float* sums, int count, const SqueezeExciteWeights& w, float* gate,
                                           float* scratch) noexcept {
@@ -136,6 +149,19 @@ inline void squeeze_excite_gate_from_sums(const float* sums, int count, const Sq
   for (int c = 0; c < lanes; c += L) simd::store(mean + c, simd::load(sums + c) / n);
   se_detail::fully_connected<act::ReLU>(mean, w.channels, w.fc1_weight, w.fc1_bias, w.squeezed, hidden);
   se_detail::fully_connected<act::SEGate>(hidden, w.squeezed, w.fc2_weight, w.fc2_bias, w.channels, gate);
+}
+
+// gate [P(C)] of an H x W tensor from its row sums (row_channel_sums).
+inline void squeeze_excite_gate_from_row_sums(const float* row_sums, int height, int width, const SqueezeExciteWeights& w,
+                                              float* gate, float* scratch) noexcept {
+  constexpr int L = simd::kLanes;
+  const int lanes = padded_channels(w.channels);
+  for (int c = 0; c < lanes; ++c) gate[c] = 0.0f;  // the gate doubles as the sum buffer
+  for (int y = 0; y < height; ++y) {
+    const float* row = row_sums + static_cast<std::ptrdiff_t>(y) * lanes;
+    for (int c = 0; c < lanes; c += L) simd::store(gate + c, simd::load(gate + c) + simd::load(row + c));
+  }
+  squeeze_excite_gate_from_sums(gate, height * width, w, gate, scratch);
 }
 
 // gate [P(C)] of the whole tensor x (H x W x C, possibly a channel slice).

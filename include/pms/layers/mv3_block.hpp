@@ -107,14 +107,24 @@ struct MV3Block {
     return extras;
   }
 
-  // With SE: the gate of `filtered`, then the linear conv with it folded into its weights.
+  // Per-row channel sums of the filtered tensor, for the SE gate (see gated_linear).
   template <class Ctx>
-  constexpr void gated_linear(Ctx& ctx, ConstTensorView filtered, ConstTensorView in, TensorView out) const {
+  static constexpr float* row_sums_buffer(Ctx& ctx, int height) {
+    return S.se ? ctx.arena.floats(static_cast<std::size_t>(height) * padded_channels(S.expand)) : nullptr;
+  }
+
+  // With SE: the gate of `filtered` from its row sums (kernels::row_channel_sums, taken by
+  // the threads as they write its rows), then the linear conv with the gate folded into its
+  // weights.
+  template <class Ctx>
+  constexpr void gated_linear(Ctx& ctx, ConstTensorView filtered, const float* row_sums, ConstTensorView in, TensorView out) const {
     const std::size_t mark = ctx.arena.mark();
     float* gate = ctx.arena.floats(padded_channels(S.expand));
     float* se_scratch = ctx.arena.floats(kernels::squeeze_excite_scratch_floats(S.expand, S.se_channels()));
     float* scaled = ctx.arena.floats(static_cast<std::size_t>(S.expand) * padded_channels(S.out));
-    ctx.once([&] { kernels::squeeze_excite_gate(filtered, se, gate, se_scratch); });
+    ctx.once([&] {
+      kernels::squeeze_excite_gate_from_row_sums(row_sums, filtered.height, filtered.width, se, gate, se_scratch);
+    });
     ctx.rows(S.expand, [&](RowRange r) { kernels::scale_input_channels(linear, gate, scaled, r); });
     const kernels::PointwiseWeights gated{scaled, linear.bias, linear.cin, linear.cout};
     ctx.rows(out.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(filtered, gated, out, r, linear_extras(in)); });
@@ -127,10 +137,14 @@ struct MV3Block {
     const std::size_t mark = ctx.arena.mark();
     TensorView expanded = ctx.arena.tensor(in.height, in.width, S.expand);
     TensorView filtered = ctx.arena.tensor(out.height, out.width, S.expand);
+    float* row_sums = row_sums_buffer(ctx, out.height);
     ctx.rows(in.height, [&](RowRange r) { kernels::pointwise_conv<Act>(in, expand, expanded, r); });
-    ctx.rows(out.height, [&](RowRange r) { kernels::depthwise_conv<S.kernel, S.stride, Act>(expanded, depthwise, filtered, r); });
+    ctx.rows(out.height, [&](RowRange r) {
+      kernels::depthwise_conv<S.kernel, S.stride, Act>(expanded, depthwise, filtered, r);
+      if constexpr (S.se) kernels::row_channel_sums(filtered, r, row_sums);
+    });
     if constexpr (S.se)
-      gated_linear(ctx, filtered, in, out);
+      gated_linear(ctx, filtered, row_sums, in, out);
     else
       ctx.rows(out.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(filtered, linear, out, r, linear_extras(in)); });
     ctx.arena.release(mark);
@@ -140,7 +154,8 @@ struct MV3Block {
   // ring of K rows just before the depthwise conv needs them, so the expanded tensor never
   // exists whole and stays in L1/L2. Without SE, depthwise rows gather in a small tile that
   // goes straight through the linear conv; with SE the filtered tensor is kept whole, as
-  // the gate needs its global mean before the linear conv can run. Every element is computed
+  // the gate needs its global mean before the linear conv can run (each row's channel sums
+  // are taken as the row is written, while it is in L1). Every element is computed
   // by the same arithmetic as forward_whole (rows of a chunk boundary are expanded twice).
   template <class Ctx>
   constexpr void forward_streamed(Ctx& ctx, ConstTensorView in, TensorView out) const {
@@ -153,6 +168,7 @@ struct MV3Block {
     float* scratch = ctx.arena.floats(per_thread * static_cast<std::size_t>(ctx.exec.threads()));
     TensorView filtered{};
     if constexpr (S.se) filtered = ctx.arena.tensor(out.height, out.width, S.expand);
+    float* row_sums = row_sums_buffer(ctx, out.height);
     ctx.chunks(out.height, [&](RowRange rows, int chunk) {
       float* ring = scratch + per_thread * static_cast<std::size_t>(chunk);
       float* tile = ring + K * in_row;
@@ -166,10 +182,11 @@ struct MV3Block {
             const TensorView dst{const_cast<float*>(expanded.row(next)), 1, in.width, S.expand, lanes};
             kernels::pointwise_conv<Act>(src, expand, dst, RowRange{0, 1});
           }
-          if constexpr (S.se)
+          if constexpr (S.se) {
             kernels::depthwise_conv_rows<K, S.stride, Act>(expanded, in.width, lanes, depthwise,
                                                            [&](int r) { return filtered.row(r); }, out.width, RowRange{y, y + 1});
-          else
+            kernels::row_channel_sums(filtered, RowRange{y, y + 1}, row_sums);
+          } else
             kernels::depthwise_conv_rows<K, S.stride, Act>(
                 expanded, in.width, lanes, depthwise, [&](int r) { return tile + static_cast<std::size_t>(r - y0) * out_row; },
                 out.width, RowRange{y, y + 1});
@@ -183,7 +200,7 @@ struct MV3Block {
         }
       }
     });
-    if constexpr (S.se) gated_linear(ctx, filtered, in, out);
+    if constexpr (S.se) gated_linear(ctx, filtered, row_sums, in, out);
     ctx.arena.release(mark);
   }
 };

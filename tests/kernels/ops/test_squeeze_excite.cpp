@@ -98,6 +98,26 @@ TEST_CASE("squeeze_excite: gate of whole tensors, odd and real shapes") {
   }
 }
 
+TEST_CASE("squeeze_excite: the gate from row sums taken in any row split is the whole-tensor gate, bit for bit") {
+  auto g = rng(303);
+  for (int c : {16, 24, 96, 240}) {
+    const int h = 13, w = 7, s = c / 4;
+    OwnedTensor x = random_tensor(g, h, w, c, 0.0f, 2.0f);
+    SeWeights wts(g, c, s);
+    Buffer want(padded_channels(c)), scratch(kernels::squeeze_excite_scratch_floats(c, s));
+    kernels::squeeze_excite_gate(x.view, wts.view, want.data(), scratch.data());
+    for (int parts : {1, 2, 5}) {
+      Buffer row_sums(static_cast<std::size_t>(h) * padded_channels(c)), gate(padded_channels(c));
+      for (int p = parts - 1; p >= 0; --p)  // the ranges in reverse: the order must not matter
+        kernels::row_channel_sums(x.view, RowRange{h * p / parts, h * (p + 1) / parts}, row_sums.data());
+      kernels::squeeze_excite_gate_from_row_sums(row_sums.data(), h, w, wts.view, gate.data(), scratch.data());
+      CAPTURE(c);
+      CAPTURE(parts);
+      for (int i = 0; i < padded_channels(c); ++i) REQUIRE(gate[i] == want[i]);
+    }
+  }
+}
+
 TEST_CASE("squeeze_excite: channel_sums over row ranges, channel slices, scale_channels") {
   auto g = rng(302);
   for (int c : {4, 9, 17, 64, 96}) {
