@@ -65,37 +65,46 @@ struct SeaBlock {
   }
 
  private:
-  // One squeeze direction: attention over the n positions of the means of q, k, v taken
-  // along the other axis, then proj_encode (relu6 -> 1x1). `along_width`: the row branch.
+  // Workspace of one squeeze direction over n positions.
+  struct AxialBuffers {
+    TensorView means;     // n x 1 x qkv: [q | k | v] means per position
+    float* table_q;       // [n][P(nh_kd)] positional tables resized to n
+    float* table_k;
+    TensorView attended;  // n x 1 x dh
+    float* scratch;
+  };
   template <class Ctx>
-  constexpr void axial(Ctx& ctx, ConstTensorView qkv_t, bool along_width, const float* pos_q, const float* pos_k,
-                       const kernels::PointwiseWeights& encode, TensorView out) const {
+  static constexpr AxialBuffers axial_buffers(Ctx& ctx, int n) {
+    AxialBuffers b{};
+    b.means = ctx.arena.tensor(n, 1, S.qkv_channels());
+    b.table_q = ctx.arena.floats(static_cast<std::size_t>(n) * padded_channels(qk));
+    b.table_k = ctx.arena.floats(static_cast<std::size_t>(n) * padded_channels(qk));
+    b.attended = ctx.arena.tensor(n, 1, dh);
+    b.scratch = ctx.arena.floats(kernels::axial_attention_scratch_floats(n, S.key_dim));
+    return b;
+  }
+
+  // One squeeze direction: attention over the n positions of the means of q, k, v taken
+  // along the other axis, then proj_encode (relu6 -> 1x1) into out (n x 1 or 1 x n).
+  // `along_width`: the row branch. Runs on one thread.
+  void axial(ConstTensorView qkv_t, bool along_width, const AxialBuffers& b, TensorView out) const noexcept {
     const int n = along_width ? qkv_t.height : qkv_t.width;
-    const std::size_t mark = ctx.arena.mark();
-    TensorView means = ctx.arena.tensor(n, 1, S.qkv_channels());  // [q | k | v] means per position
-    float* table_q = ctx.arena.floats(static_cast<std::size_t>(n) * padded_channels(qk));
-    float* table_k = ctx.arena.floats(static_cast<std::size_t>(n) * padded_channels(qk));
-    TensorView attended = ctx.arena.tensor(n, 1, dh);
-    float* scratch = ctx.arena.floats(kernels::axial_attention_scratch_floats(n, S.key_dim));
-    ctx.once([&] {
-      if (along_width)
-        kernels::mean_over_width(qkv_t, means.data, means.stride);
-      else
-        kernels::mean_over_height(qkv_t, means.data, means.stride);
-      kernels::resize_pos_table(pos_q, qk, n, table_q);
-      kernels::resize_pos_table(pos_k, qk, n, table_k);
-      kernels::AxialAttentionInputs in{};
-      in.q = means.data, in.q_stride = means.stride;
-      in.k = means.data + qk, in.k_stride = means.stride;
-      in.v = means.data + 2 * qk, in.v_stride = means.stride;
-      in.q_pos = table_q, in.k_pos = table_k, in.pos_stride = padded_channels(qk);
-      kernels::axial_attention(in, kernels::AxialAttentionShape{n, S.heads, S.key_dim, S.value_dim()}, attended.data, attended.stride,
-                               scratch);
-    });
+    if (along_width)
+      kernels::mean_over_width(qkv_t, b.means.data, b.means.stride);
+    else
+      kernels::mean_over_height(qkv_t, b.means.data, b.means.stride);
+    kernels::resize_pos_table(along_width ? pos_row_q : pos_col_q, qk, n, b.table_q);
+    kernels::resize_pos_table(along_width ? pos_row_k : pos_col_k, qk, n, b.table_k);
+    kernels::AxialAttentionInputs in{};
+    in.q = b.means.data, in.q_stride = b.means.stride;
+    in.k = b.means.data + qk, in.k_stride = b.means.stride;
+    in.v = b.means.data + 2 * qk, in.v_stride = b.means.stride;
+    in.q_pos = b.table_q, in.k_pos = b.table_k, in.pos_stride = padded_channels(qk);
+    kernels::axial_attention(in, kernels::AxialAttentionShape{n, S.heads, S.key_dim, S.value_dim()}, b.attended.data,
+                             b.attended.stride, b.scratch);
     // encode as a 1 x n or n x 1 image: the pointwise kernel only sees pixels.
-    const TensorView src = along_width ? attended : TensorView{attended.data, 1, n, dh, attended.stride};
-    ctx.rows(src.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity, act::ReLU6>(src, encode, out, r); });
-    ctx.arena.release(mark);
+    const TensorView src = along_width ? b.attended : TensorView{b.attended.data, 1, n, dh, b.attended.stride};
+    kernels::pointwise_conv<act::Identity, act::ReLU6>(src, along_width ? proj_row : proj_col, out, src.all_rows());
   }
 
   template <class Ctx>
@@ -116,8 +125,18 @@ struct SeaBlock {
     ctx.rows(h, [&](RowRange r) { kernels::depthwise_conv<3, 1, act::ReLU6>(qkv_t, detail_dw, detail_in, r); });
     ctx.rows(h, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(detail_in, detail_pw, detail, r); });
 
-    axial(ctx, qkv_t, true, pos_row_q, pos_row_k, proj_row, row);
-    axial(ctx, qkv_t, false, pos_col_q, pos_col_k, proj_col, TensorView{col.data, 1, w, dh, col.stride});
+    {
+      // The two directions are independent: one per thread when there are two.
+      const std::size_t axial_mark = ctx.arena.mark();
+      const AxialBuffers rows_b = axial_buffers(ctx, h), cols_b = axial_buffers(ctx, w);
+      ctx.chunks(2, [&](RowRange directions, int) {
+        for (int d = directions.begin; d < directions.end; ++d) {
+          if (d == 0) axial(qkv_t, true, rows_b, row);
+          else axial(qkv_t, false, cols_b, col);
+        }
+      });
+      ctx.arena.release(axial_mark);
+    }
 
     const ConstTensorView v = channel_slice(ConstTensorView(qkv_t), 2 * qk, dh);
     ctx.rows(h, [&](RowRange r) { kernels::add_row_col<act::ReLU6>(v, row.data, row.stride, col.data, col.stride, mixed, r); });
