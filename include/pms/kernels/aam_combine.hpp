@@ -90,17 +90,18 @@ PMS_ALWAYS_INLINE Taps pixel_taps(const RowTaps& r, const AxisSample& sx, int st
 }
 
 // Output rows `rows` for one combination of (form, which grids are sampled).
-template <bool SumAll, bool Sample16, bool Sample32>
-void combine_rows(const AamInputs& in, const HeadAffine& head, TensorView out, RowRange rows) noexcept {
+template <bool SumAll, bool Sample16, bool Sample32, class OutRow>
+void combine_rows(const AamInputs& in, const HeadAffine& head, OutRow& out_row, int out_stride, RowRange rows) noexcept {
   using simd::f32v;
   constexpr int L = simd::kLanes;
-  const int c_vec = out.stride;  // whole padded pixel: pad lanes come out finite
+  const int c_vec = out_stride;  // whole padded pixel: pad lanes come out finite
+  const int width = in.e8.width;
   const int s16 = in.v16.stride, s32 = in.e32.stride;
   // Column samples are computed once per chunk of columns for every row of the range.
   constexpr int kChunk = 64;
   AxisSample xs16[kChunk], xs32[kChunk];
-  for (int xb = 0; xb < out.width; xb += kChunk) {
-    const int xn = std::min(kChunk, out.width - xb);
+  for (int xb = 0; xb < width; xb += kChunk) {
+    const int xn = std::min(kChunk, width - xb);
     for (int i = 0; i < xn; ++i) {
       if constexpr (Sample16) xs16[i] = in.at16.x(xb + i);
       if constexpr (Sample32) xs32[i] = in.at32.x(xb + i);
@@ -129,7 +130,7 @@ void combine_rows(const AamInputs& in, const HeadAffine& head, TensorView out, R
         }
         const float* e8 = in.e8.pixel(y, x);
         const float* v8 = SumAll ? in.v8.pixel(y, x) : nullptr;
-        float* o = out.pixel(y, x);
+        float* o = out_row(y) + static_cast<std::ptrdiff_t>(x) * out_stride;
         for (int c = 0; c < c_vec; c += L) {
           const f32v vote16 = Sample16 ? bilinear(v16 + c, t16) : simd::load(v16 + c);
           const f32v sem = Sample32 ? bilinear(s32p + c, t32) : simd::load(s32p + c);
@@ -150,27 +151,41 @@ void combine_rows(const AamInputs& in, const HeadAffine& head, TensorView out, R
 
 }  // namespace aam_detail
 
-inline void aam_combine_head(const AamInputs& in, const HeadAffine& head, TensorView out, RowRange rows) noexcept {
+// Output rows `rows` of the output grid (e8's size): row y is written at out_row(y), its
+// pixels out_stride = P(256) floats apart, so a caller can keep a few rows in a small tile.
+template <class OutRow>
+void aam_combine_head_rows(const AamInputs& in, const HeadAffine& head, OutRow&& out_row, int out_stride,
+                           RowRange rows) noexcept {
   const bool sum_all = in.e16.data != nullptr;
-  PMS_ASSERT(in.e8.height == out.height && in.e8.width == out.width);
+  const int h = in.e8.height, w = in.e8.width;
+  PMS_ASSERT(rows.begin >= 0 && rows.end <= h && out_stride == padded_channels(in.e8.channels));
   PMS_ASSERT(in.at16.y.in == in.v16.height && in.at16.x.in == in.v16.width);
   PMS_ASSERT(in.at32.y.in == in.e32.height && in.at32.x.in == in.e32.width);
-  PMS_ASSERT(in.at16.y.out == out.height && in.at16.x.out == out.width);
-  PMS_ASSERT(in.at32.y.out == out.height && in.at32.x.out == out.width);
+  PMS_ASSERT(in.at16.y.out == h && in.at16.x.out == w);
+  PMS_ASSERT(in.at32.y.out == h && in.at32.x.out == w);
   PMS_ASSERT(in.e32.stride == in.s32.stride && (!sum_all || in.e16.stride == in.v16.stride));
   const bool s16 = !in.at16.identity(), s32 = !in.at32.identity();
   using namespace aam_detail;
+  auto run = [&]<bool SumAll, bool Sample16, bool Sample32>() {
+    combine_rows<SumAll, Sample16, Sample32>(in, head, out_row, out_stride, rows);
+  };
   if (sum_all) {
     if (s16)
-      s32 ? combine_rows<true, true, true>(in, head, out, rows) : combine_rows<true, true, false>(in, head, out, rows);
+      s32 ? run.template operator()<true, true, true>() : run.template operator()<true, true, false>();
     else
-      s32 ? combine_rows<true, false, true>(in, head, out, rows) : combine_rows<true, false, false>(in, head, out, rows);
+      s32 ? run.template operator()<true, false, true>() : run.template operator()<true, false, false>();
   } else {
     if (s16)
-      s32 ? combine_rows<false, true, true>(in, head, out, rows) : combine_rows<false, true, false>(in, head, out, rows);
+      s32 ? run.template operator()<false, true, true>() : run.template operator()<false, true, false>();
     else
-      s32 ? combine_rows<false, false, true>(in, head, out, rows) : combine_rows<false, false, false>(in, head, out, rows);
+      s32 ? run.template operator()<false, false, true>() : run.template operator()<false, false, false>();
   }
+}
+
+// Output rows `rows` of out, a tensor of the output grid's size (e8's).
+inline void aam_combine_head(const AamInputs& in, const HeadAffine& head, TensorView out, RowRange rows) noexcept {
+  PMS_ASSERT(in.e8.height == out.height && in.e8.width == out.width);
+  aam_combine_head_rows(in, head, [&](int y) { return out.row(y); }, out.stride, rows);
 }
 
 }  // namespace pms::inline PMS_ISA_NS::kernels

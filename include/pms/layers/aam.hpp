@@ -1,11 +1,13 @@
-// pms/layers/aam.hpp: the Aggregated Attention Module (spec 7) feeding the head.
+// pms/layers/aam.hpp: the Aggregated Attention Module (spec 7) and the head it feeds.
 //
 // The embedding/vote convs that read the same tensor are merged into one 1x1 conv with 512
 // outputs [embedding | vote] (weights `backbone.inj_module.x8/x16/x32`, see weights/FORMAT.md).
 //   Tiny (at 1/16): f8 = x8 scaled by 0.5; f16 = x16 at f8's size; all three inputs merged.
 //   Base (at 1/8):  x8 -> embedding only; x16 upsampled to 1/8 -> vote only; x32 merged.
 // The x32 vote gets its sigmoid before it is resized (as PaddleSeg does); the other votes
-// get theirs in the combine kernel, which also applies the head's linear_fuse + ReLU.
+// get theirs in the combine kernel, which also applies the head's linear_fuse + ReLU. Each
+// thread combines a few rows at a time into a tile that stays in L2 and runs the head's
+// classifier on it, so the 256-channel AAM output never exists whole.
 //
 // No resized tensor is materialised except Tiny's f8 (a real 2x downscale, see below): the
 // combine kernel samples its low-resolution inputs bilinearly per output pixel, with the
@@ -24,12 +26,16 @@
 // followed by the conv: conv-first would run the conv at 1/8, 4x the MACs.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
+
 #include "pms/kernels/aam_combine.hpp"
 #include "pms/kernels/eltwise.hpp"
 #include "pms/kernels/pointwise_conv.hpp"
 #include "pms/kernels/resize.hpp"
 #include "pms/layers/mv3_block.hpp"
 #include "pms/layers/run_context.hpp"
+#include "pms/layers/seg_head.hpp"
 #include "pms/layers/weight_binder.hpp"
 #include "pms/model/variants.hpp"
 
@@ -54,11 +60,14 @@ struct Aam {
   // Tiny: Paddle's scale-factor resize gives floor(h8 * 0.5).
   static constexpr int out_extent(int extent8) noexcept { return sum_all ? extent8 / 2 : extent8; }
 
-  // out: relu(linear_fuse(AAM)), out_extent(h8) x out_extent(w8) x 256.
+  // Floats of one thread's tile of combined rows (256 KiB).
+  static constexpr std::size_t kTileFloats = 64 * 1024;
+
+  // logits: conv_seg(relu(linear_fuse(AAM))), out_extent(h8) x out_extent(w8) x K.
   template <class Ctx>
   constexpr void forward(Ctx& ctx, ConstTensorView f8_src, ConstTensorView f16_src, ConstTensorView f32_src,
-                         const kernels::HeadAffine& head, TensorView out) const {
-    const int h = out.height, w = out.width;
+                         const SegHead<c>& head, TensorView logits) const {
+    const int h = logits.height, w = logits.width;
     const std::size_t mark = ctx.arena.mark();
     kernels::AamInputs in{};
 
@@ -90,7 +99,20 @@ struct Aam {
       in.e8 = e8;
       in.v16 = v16;
     }
-    ctx.rows(h, [&](RowRange r) { kernels::aam_combine_head(in, head, out, r); });
+    const std::size_t row_floats = static_cast<std::size_t>(w) * padded_channels(c);
+    const int tile_rows = static_cast<int>(std::max<std::size_t>(1, kTileFloats / row_floats));
+    const std::size_t tile_floats = tile_rows * row_floats;
+    float* tiles = ctx.arena.floats(tile_floats * static_cast<std::size_t>(ctx.exec.threads()));
+    ctx.chunks(h, [&](RowRange rows, int chunk) {
+      float* tile = tiles + tile_floats * static_cast<std::size_t>(chunk);
+      for (int y0 = rows.begin; y0 < rows.end; y0 += tile_rows) {
+        const int n = std::min(tile_rows, rows.end - y0);
+        kernels::aam_combine_head_rows(in, head.linear_fuse, [&](int y) { return tile + (y - y0) * row_floats; },
+                                       padded_channels(c), RowRange{y0, y0 + n});
+        head.classify(ConstTensorView{tile, n, w, c, padded_channels(c)},
+                      TensorView{logits.row(y0), n, w, logits.channels, logits.stride});
+      }
+    });
     ctx.arena.release(mark);
   }
 

@@ -2,7 +2,8 @@
 //
 // linear_fuse (depthwise 1x1 + BN + ReLU) is a per-channel affine that the AAM combine
 // kernel applies as it writes (kernels/aam_combine.hpp); what runs here is conv_seg, the
-// 1x1 classifier 256 -> K with bias, producing the low-res logits.
+// 1x1 classifier 256 -> K with bias, producing the low-res logits. The AAM layer calls it on
+// each tile of rows it has combined (layers/aam.hpp).
 #pragma once
 
 #include "pms/kernels/aam_combine.hpp"
@@ -25,10 +26,9 @@ struct SegHead {
     classifier = bind_pointwise(b, TensorName("decode_head.conv_seg"), Channels, num_classes);
   }
 
-  // fused: relu(linear_fuse(aam)) as written by the AAM; logits: same size x K.
-  template <class Ctx>
-  constexpr void forward(Ctx& ctx, ConstTensorView fused, TensorView logits) const {
-    ctx.rows(logits.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(fused, classifier, logits, r); });
+  // fused: rows of relu(linear_fuse(aam)); logits: the same rows x K.
+  void classify(ConstTensorView fused, TensorView logits) const noexcept {
+    kernels::pointwise_conv<act::Identity>(fused, classifier, logits, fused.all_rows());
   }
 };
 

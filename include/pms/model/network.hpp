@@ -38,7 +38,8 @@ class Network {
   template <std::size_t First, std::size_t Count>
   using Blocks = decltype(make_blocks(offset<First>(std::make_index_sequence<Count>{})));
 
-  // Execution order: stem | smb1-3 (blocks 0-6) | trans1 | smb4 (blocks 7-8) | trans2 | AAM | head.
+  // Execution order: stem | smb1-3 (blocks 0-6) | trans1 | smb4 (blocks 7-8) | trans2 | AAM + head
+  // (the AAM runs the head's classifier on its tiles of rows).
   using Layers = decltype(std::tuple_cat(std::tuple<layers::Stem<V::stem_channels>>{}, Blocks<0, 7>{},
                                          std::tuple<layers::SeaStage<V::trans1, 1>>{}, Blocks<7, 2>{},
                                          std::tuple<layers::SeaStage<V::trans2, 2>>{}, std::tuple<layers::Aam<V>>{},
@@ -91,9 +92,7 @@ class Network {
       run_blocks(ctx, cur, ping, pong, x8, x16, x32, std::make_index_sequence<layer_count - 3>{});
     }
     ctx.arena.release(backbone_mark);
-    TensorView fused = ctx.arena.tensor(s.logits_h, s.logits_w, V::aam_channels);
-    get<aam_index>().forward(ctx, x8, x16, x32, get<head_index>().linear_fuse, fused);
-    get<head_index>().forward(ctx, fused, logits);
+    get<aam_index>().forward(ctx, x8, x16, x32, get<head_index>(), logits);  // the AAM runs the head too
     ctx.arena.release(mark);
   }
 
