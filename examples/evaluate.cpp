@@ -65,38 +65,23 @@ const char* kUsage =
     "  --limit N        only the first N images (by name)\n"
     "  --expect-miou X  exit 1 unless the mIoU (in %) is within 0.1 points of X\n";
 
-int parse_int(const char* flag, const char* text, int lo, int hi) {
-  const auto v = pms_examples::parse_int(text, lo, hi);
-  if (!v) fail(int_range_message(flag, lo, hi));
-  return *v;
-}
-
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    }
-    if (i + 1 >= argc) fail("missing value after " + a + "\n" + kUsage);
-    const char* v = argv[++i];
+  parse_options(argc, argv, kUsage, fail, [&](const std::string& a, const char* v) {
     if (a == "--weights") o.weights = v;
     else if (a == "--images") o.images = v;
     else if (a == "--labels") o.labels = v;
-    else if (a == "--ignore") o.ignore = parse_int("--ignore", v, 0, 255);
-    else if (a == "--threads") o.threads = parse_int("--threads", v, 1, 256);
-    else if (a == "--limit") o.limit = parse_int("--limit", v, 1, 1 << 30);
+    else if (a == "--ignore") o.ignore = int_option(a, v, 0, 255, fail);
+    else if (a == "--threads") o.threads = int_option(a, v, 1, 256, fail);
+    else if (a == "--limit") o.limit = int_option(a, v, 1, 1 << 30, fail);
     else if (a == "--expect-miou") {
       char* end = nullptr;
       o.expect_miou = std::strtod(v, &end);
       if (end == v || *end != '\0' || !(o.expect_miou >= 0 && o.expect_miou <= 100)) fail("--expect-miou needs a percentage");
-    } else if (a == "--mode") {
-      const auto mode = parse_mode(v);
-      if (!mode) fail("--mode is auto, vim or exact");
-      o.mode = *mode;
-    } else fail("unknown option " + a + "\n" + kUsage);
-  }
+    } else if (a == "--mode") o.mode = mode_option(v, fail);
+    else return false;
+    return true;
+  });
   if (o.weights.empty() || o.images.empty() || o.labels.empty())
     fail(std::string("--weights, --images and --labels are required\n") + kUsage);
   return o;
@@ -145,11 +130,7 @@ template <class Variant>
 int run(const Options& o, std::span<const std::byte> weights) {
   const auto t_start = std::chrono::steady_clock::now();
   pms::MobileSeg<Variant> model;
-  if (const pms::Status s = model.load(weights); s != pms::Status::ok) {
-    std::string msg = o.weights + ": " + pms::describe(s);
-    if (s == pms::Status::missing_tensor || s == pms::Status::shape_mismatch) msg += std::string(" (") + model.failed_tensor() + ")";
-    fail(msg);
-  }
+  if (const pms::Status s = model.load(weights); s != pms::Status::ok) fail(load_error(o.weights, s, model));
   const int k = model.num_classes();
   if (o.ignore < k)
     fail("--ignore " + std::to_string(o.ignore) + " is one of this model's " + std::to_string(k) + " classes (0-" +

@@ -45,36 +45,21 @@ const char* kUsage =
     "usage: segment --weights W.pms --input IMAGE [--overlay OUT.png] [--mask OUT.png] [--labels OUT.png]\n"
     "               [--mode auto|vim|exact] [--threads N] [--repeat N] [--max-side N]\n";
 
-int parse_int(const char* flag, const char* text, int lo, int hi) {
-  const auto v = pms_examples::parse_int(text, lo, hi);
-  if (!v) fail(int_range_message(flag, lo, hi));
-  return *v;
-}
-
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    }
-    if (i + 1 >= argc) fail("missing value after " + a + "\n" + kUsage);
-    const char* v = argv[++i];
+  parse_options(argc, argv, kUsage, fail, [&](const std::string& a, const char* v) {
     if (a == "--weights") o.weights = v;
     else if (a == "--input") o.input = v;
     else if (a == "--overlay") o.overlay = v;
     else if (a == "--mask") o.mask = v;
     else if (a == "--labels") o.labels = v;
-    else if (a == "--threads") o.threads = parse_int("--threads", v, 1, 256);
-    else if (a == "--repeat") o.repeat = parse_int("--repeat", v, 1, 100000);
-    else if (a == "--max-side") o.max_side = parse_int("--max-side", v, 16, pms::kMaxImageSide);
-    else if (a == "--mode") {
-      const auto mode = parse_mode(v);
-      if (!mode) fail("--mode is auto, vim or exact");
-      o.mode = *mode;
-    } else fail("unknown option " + a + "\n" + kUsage);
-  }
+    else if (a == "--threads") o.threads = int_option(a, v, 1, 256, fail);
+    else if (a == "--repeat") o.repeat = int_option(a, v, 1, 100000, fail);
+    else if (a == "--max-side") o.max_side = int_option(a, v, 16, pms::kMaxImageSide, fail);
+    else if (a == "--mode") o.mode = mode_option(v, fail);
+    else return false;
+    return true;
+  });
   if (o.weights.empty() || o.input.empty()) fail(std::string("--weights and --input are required\n") + kUsage);
   return o;
 }
@@ -82,11 +67,7 @@ Options parse(int argc, char** argv) {
 template <class Variant>
 int run(const Options& o, std::span<const std::byte> weights) {
   pms::MobileSeg<Variant> model;
-  if (const pms::Status s = model.load(weights); s != pms::Status::ok) {
-    std::string msg = o.weights + ": " + pms::describe(s);
-    if (s == pms::Status::missing_tensor || s == pms::Status::shape_mismatch) msg += std::string(" (") + model.failed_tensor() + ")";
-    fail(msg);
-  }
+  if (const pms::Status s = model.load(weights); s != pms::Status::ok) fail(load_error(o.weights, s, model));
   RgbImage photo;
   std::string error;
   if (!load_rgb(o.input, photo, error)) fail(error);

@@ -1,9 +1,11 @@
-// examples/common/cli.hpp: what the example programs share on the command line: number and
-// mode options, and a growable 64-byte-aligned workspace buffer. Errors go through the
-// program's own fail(), which prints one line and exits.
+// examples/common/cli.hpp: what the example programs share on the command line: the option
+// loop, number and mode options, the message for weights that do not load, and a growable
+// 64-byte-aligned workspace buffer. Errors go through the program's own fail(), which prints
+// one line and exits.
 #pragma once
 
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <new>
 #include <optional>
@@ -12,6 +14,25 @@
 #include <pms/mobileseg.hpp>
 
 namespace pms_examples {
+
+// The program's error exit: prints one line and exits 1 (never returns).
+using FailFn = void (*)(const std::string&);
+
+// Walks argv as "--flag value" pairs, calling option(flag, value) for each; --help or -h
+// prints `usage` and exits 0. A flag without a value, or one that option() does not know (it
+// returns false), goes to fail() with the usage.
+template <class Option>
+void parse_options(int argc, char** argv, const char* usage, FailFn fail, Option&& option) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::fputs(usage, stdout);
+      std::exit(0);
+    }
+    if (i + 1 >= argc) fail("missing value after " + a + "\n" + usage);
+    if (!option(a, argv[++i])) fail("unknown option " + a + "\n" + usage);
+  }
+}
 
 // `text` as a whole number in [lo, hi], or nothing.
 inline std::optional<int> parse_int(const char* text, int lo, int hi) {
@@ -23,6 +44,12 @@ inline std::optional<int> parse_int(const char* text, int lo, int hi) {
 inline std::string int_range_message(const std::string& flag, int lo, int hi) {
   return flag + " needs a whole number from " + std::to_string(lo) + " to " + std::to_string(hi);
 }
+// The value of `flag` as a whole number in [lo, hi], else fail().
+inline int int_option(const std::string& flag, const char* text, int lo, int hi, FailFn fail) {
+  const std::optional<int> v = parse_int(text, lo, hi);
+  if (!v) fail(int_range_message(flag, lo, hi));
+  return *v;
+}
 
 // --mode auto|vim|exact.
 inline std::optional<pms::Upsampling> parse_mode(const std::string& text) {
@@ -30,6 +57,19 @@ inline std::optional<pms::Upsampling> parse_mode(const std::string& text) {
   if (text == "vim") return pms::Upsampling::vim;
   if (text == "exact") return pms::Upsampling::exact;
   return std::nullopt;
+}
+inline pms::Upsampling mode_option(const char* text, FailFn fail) {
+  const std::optional<pms::Upsampling> mode = parse_mode(text);
+  if (!mode) fail("--mode is auto, vim or exact");
+  return *mode;
+}
+
+// One line for weights that model.load() refused, naming the tensor it stopped at if any.
+template <class Variant>
+std::string load_error(const std::string& path, pms::Status s, const pms::MobileSeg<Variant>& model) {
+  std::string msg = path + ": " + pms::describe(s);
+  if (s == pms::Status::missing_tensor || s == pms::Status::shape_mismatch) msg += std::string(" (") + model.failed_tensor() + ")";
+  return msg;
 }
 
 // A workspace that grows to the largest size asked for, 64-byte aligned as pms requires.

@@ -64,12 +64,12 @@ inline std::FILE* open_image(const std::string& path, std::string& error) {
   return f;
 }
 
-// Loads any image stb can decode as RGB. On failure returns false and sets `error` to one line.
-inline bool load_rgb(const std::string& path, RgbImage& out, std::string& error) {
-  std::FILE* f = open_image(path, error);
-  if (f == nullptr) return false;
-  int w = 0, h = 0, channels = 0;
-  std::unique_ptr<std::uint8_t, void (*)(void*)> data(stbi_load_from_file(f, &w, &h, &channels, 3), stbi_image_free);
+// Decodes the opened file f (then closes it) into `channels` 8-bit channels per pixel, rows
+// packed. On failure returns false and sets `error` to one line.
+inline bool decode_8bit(std::FILE* f, const std::string& path, int channels, int& width, int& height,
+                        std::vector<std::uint8_t>& pixels, std::string& error) {
+  int w = 0, h = 0, in_file = 0;
+  std::unique_ptr<std::uint8_t, void (*)(void*)> data(stbi_load_from_file(f, &w, &h, &in_file, channels), stbi_image_free);
   std::fclose(f);
   if (!data) {
     error = path + ": not a readable image (" + stbi_failure_reason() + ")";
@@ -79,10 +79,16 @@ inline bool load_rgb(const std::string& path, RgbImage& out, std::string& error)
     error = path + ": image has no pixels";
     return false;
   }
-  out.width = w;
-  out.height = h;
-  out.pixels.assign(data.get(), data.get() + static_cast<std::size_t>(w) * h * 3);
+  width = w;
+  height = h;
+  pixels.assign(data.get(), data.get() + static_cast<std::size_t>(w) * h * channels);
   return true;
+}
+
+// Loads any image stb can decode as RGB. On failure returns false and sets `error` to one line.
+inline bool load_rgb(const std::string& path, RgbImage& out, std::string& error) {
+  std::FILE* f = open_image(path, error);
+  return f != nullptr && decode_8bit(f, path, 3, out.width, out.height, out.pixels, error);
 }
 
 // An 8-bit single-channel image (e.g. a label PNG: one class id per pixel), rows packed.
@@ -110,20 +116,7 @@ inline bool load_gray8(const std::string& path, GrayImage& out, std::string& err
     error = path + ": not an 8-bit single-channel (grayscale) image; label maps must store class ids as 8-bit grey values";
     return false;
   }
-  std::unique_ptr<std::uint8_t, void (*)(void*)> data(stbi_load_from_file(f, &w, &h, &channels, 1), stbi_image_free);
-  std::fclose(f);
-  if (!data) {
-    error = path + ": not a readable image (" + stbi_failure_reason() + ")";
-    return false;
-  }
-  if (w <= 0 || h <= 0) {
-    error = path + ": image has no pixels";
-    return false;
-  }
-  out.width = w;
-  out.height = h;
-  out.pixels.assign(data.get(), data.get() + static_cast<std::size_t>(w) * h);
-  return true;
+  return decode_8bit(f, path, 1, out.width, out.height, out.pixels, error);
 }
 
 // Bilinear resize with half-pixel centres (OpenCV's INTER_LINEAR), rounded to 8 bits.
