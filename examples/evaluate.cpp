@@ -34,7 +34,6 @@
 
 #include "common/cli.hpp"
 #include "common/image_io.hpp"
-#include "common/mapped_file.hpp"
 #include "common/palette.hpp"
 
 namespace {
@@ -256,11 +255,5 @@ int run(const Options& o, std::span<const std::byte> weights) {
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
-  MappedFile file;
-  std::string error;
-  if (!file.open(o.weights, error)) fail(error);
-  pms::WeightsFile parsed;
-  if (const pms::Status s = pms::WeightsFile::parse(file.bytes(), parsed); s != pms::Status::ok)
-    fail(o.weights + ": " + pms::describe(s));
-  return parsed.variant() == pms::ModelVariant::tiny ? run<pms::Tiny>(o, file.bytes()) : run<pms::Base>(o, file.bytes());
+  return run_with_weights(o.weights, fail, [&]<class Variant>(std::span<const std::byte> weights) { return run<Variant>(o, weights); });
 }

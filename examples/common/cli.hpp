@@ -1,6 +1,6 @@
 // examples/common/cli.hpp: what the example programs share on the command line: the option
-// loop, number and mode options, the message for weights that do not load, and a growable
-// 64-byte-aligned workspace buffer. Errors go through the program's own fail(), which prints
+// loop, number and mode options, opening the weights and choosing the variant, the message for
+// weights that do not load, and a growable 64-byte-aligned workspace buffer. Errors go through the program's own fail(), which prints
 // one line and exits.
 #pragma once
 
@@ -9,9 +9,12 @@
 #include <cstdlib>
 #include <new>
 #include <optional>
+#include <span>
 #include <string>
 
 #include <pms/mobileseg.hpp>
+
+#include "mapped_file.hpp"
 
 namespace pms_examples {
 
@@ -62,6 +65,20 @@ inline pms::Upsampling mode_option(const char* text, FailFn fail) {
   const std::optional<pms::Upsampling> mode = parse_mode(text);
   if (!mode) fail("--mode is auto, vim or exact");
   return *mode;
+}
+
+// Maps the weights file and returns run.template operator()<V>(its bytes) with V = pms::Tiny or
+// pms::Base as the file says: the library fixes the variant at compile time, the example tools
+// serve both. A file that cannot be opened or is not a .pms file goes to fail().
+template <class Run>
+int run_with_weights(const std::string& path, FailFn fail, Run&& run) {
+  MappedFile file;
+  std::string error;
+  if (!file.open(path, error)) fail(error);
+  pms::WeightsFile parsed;
+  if (const pms::Status s = pms::WeightsFile::parse(file.bytes(), parsed); s != pms::Status::ok) fail(path + ": " + pms::describe(s));
+  if (parsed.variant() == pms::ModelVariant::tiny) return run.template operator()<pms::Tiny>(file.bytes());
+  return run.template operator()<pms::Base>(file.bytes());
 }
 
 // One line for weights that model.load() refused, naming the tensor it stopped at if any.
