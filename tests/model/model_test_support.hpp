@@ -2,6 +2,8 @@
 // workspace, and a deterministic test image.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <fstream>
