@@ -84,17 +84,25 @@ struct MV3Block {
   // Expanded tensors at least this large are streamed by rows (see forward_streamed);
   // smaller ones stay in cache anyway and run layer by layer.
   static constexpr std::size_t kStreamMinBytes = std::size_t{1} << 20;
+  // Streamed, each thread also expands the K - stride input rows at the top of its range
+  // that its neighbour needs too. When that exceeds 1/16 of the rows (Base's 5x5 blocks at
+  // 1/16 and 1/32 with 2 threads: 9-12 % more expand work), an expanded tensor up to this
+  // size runs layer by layer instead (2 threads: Base 0.6 % faster; its peak workspace is
+  // elsewhere and unchanged for 1, 2 and 4 threads).
+  static constexpr std::size_t kWholeMaxBytes = std::size_t{3} << 20;
   // Floats of one depthwise-output tile that feeds the linear conv (streamed, no SE).
   static constexpr std::size_t kTileFloats = 32 * 1024;
 
-  static constexpr bool streamed(int height, int width) noexcept {
-    return tensor_floats(height, width, S.expand) * sizeof(float) >= kStreamMinBytes;
+  static constexpr bool streamed(int height, int width, int threads = 1) noexcept {
+    const std::size_t bytes = tensor_floats(height, width, S.expand) * sizeof(float);
+    const bool many_rows_twice = (threads - 1) * (S.kernel - S.stride) * 16 > height;
+    return bytes >= kStreamMinBytes && !(many_rows_twice && bytes <= kWholeMaxBytes);
   }
 
   // in: H x W x S.in; out: ceil(H/s) x ceil(W/s) x S.out (may not alias in).
   template <class Ctx>
   constexpr void forward(Ctx& ctx, ConstTensorView in, TensorView out) const {
-    if (streamed(in.height, in.width))
+    if (streamed(in.height, in.width, ctx.exec.threads()))
       forward_streamed(ctx, in, out);
     else
       forward_whole(ctx, in, out);
