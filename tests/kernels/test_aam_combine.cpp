@@ -67,9 +67,10 @@ void check_combine(bool sum_all, const Case& k, std::uint64_t salt) {
   const kernels::HeadAffine head{scale.data(), shift.data()};
 
   OwnedTensor out(h, w, c);
+  pms::test::Buffer scratch(std::max<std::size_t>(1, kernels::aam_combine_scratch_floats(in)));
   const int split = h / 2;
-  kernels::aam_combine_head(in, head, out.view, {0, split});
-  kernels::aam_combine_head(in, head, out.view, {split, h});
+  kernels::aam_combine_head(in, head, out.view, {0, split}, scratch.data());
+  kernels::aam_combine_head(in, head, out.view, {split, h}, scratch.data());
 
   auto ref = [&](int y, int x, int ch) {
     const double e8 = m8.at(y, x, ch), v8 = m8.at(y, x, c + ch);
@@ -88,14 +89,15 @@ void check_combine(bool sum_all, const Case& k, std::uint64_t salt) {
   OwnedTensor rows(h, w, c), tile(2, w, c);
   for (int y0 = 0; y0 < h; y0 += 2) {
     const int n = std::min(2, h - y0);
-    kernels::aam_combine_head_rows(in, head, [&](int y) { return tile.view.row(y - y0); }, tile.view.stride, {y0, y0 + n});
+    kernels::aam_combine_head_rows(in, head, [&](int y) { return tile.view.row(y - y0); }, tile.view.stride, {y0, y0 + n},
+                                   scratch.data());
     std::memcpy(rows.view.row(y0), tile.view.data, static_cast<std::size_t>(n) * w * tile.view.stride * sizeof(float));
   }
   CHECK_MESSAGE(std::memcmp(rows.view.data, out.view.data, out.view.size() * sizeof(float)) == 0,
                 what << ": row split changes the result");
 
-  // Same values (within rounding: FMA contraction may differ) as materialising the resizes
-  // with resize_bilinear and combining at the output size.
+  // Same values (within rounding: the combine blends separably, resize_bilinear in Paddle's
+  // order of four products) as materialising the resizes and combining at the output size.
   OwnedTensor r16(h, w, 2 * c), r32(h, w, 2 * c);
   kernels::resize_bilinear(ConstTensorView(m16.view), r16.view, kernels::ResizeMode::to_size(), {0, h});
   kernels::resize_bilinear(ConstTensorView(m32.view), r32.view, kernels::ResizeMode::to_size(), {0, h});
@@ -104,7 +106,7 @@ void check_combine(bool sum_all, const Case& k, std::uint64_t salt) {
   if (sum_all) mat.e16 = slice(r16, 0);
   mat.at16 = mat.at32 = kernels::GridSampling::of(h, w, h, w);
   OwnedTensor out_mat(h, w, c);
-  kernels::aam_combine_head(mat, head, out_mat.view, {0, h});
+  kernels::aam_combine_head(mat, head, out_mat.view, {0, h}, nullptr);  // identity grids: no scratch
   pms::test::check_tensor(
       out.view, [&](int y, int x, int ch) { return double(out_mat.at(y, x, ch)); }, pms::test::Tolerance{2e-6, 2e-6},
       what + " vs materialised resize");

@@ -10,12 +10,14 @@
 // may have its own stride. e8/v8 have the output size. e16/v16 (slices of one tensor) and
 // e32/s32 (slices of one tensor) are given at their own, lower resolution together with
 // their Paddle sampling onto the output grid (`at16`, `at32`: ResizeAxis per axis, the
-// sampling of resize_bilinear, spec 9.1), and are resized on the fly: each output pixel
-// reads its four source pixels and weighs them with resize_bilinear's very expression
-//   a * ly0 * lx0 + b * ly1 * lx0 + c * ly0 * lx1 + d * ly1 * lx1
-// so the values equal those of a materialised resize (up to the compiler's FMA contraction,
-// about 1 ulp). A grid whose source already has the output size is read directly (Paddle's
-// copy), without sampling.
+// sampling of resize_bilinear, spec 9.1), and are resized on the fly, separably: for each
+// output row the two source rows are blended once over all source columns (into caller
+// scratch), then each output pixel blends two of those:
+//   (a * ly0 + b * ly1) * lx0 + (c * ly0 + d * ly1) * lx1
+// Same weights and taps as resize_bilinear's a * ly0 * lx0 + b * ly1 * lx0 + ..., in another
+// order: the values differ from a materialised resize by rounding only (an ulp or two), for
+// 4 instead of 12 vector operations per output vector and grid. A grid whose source already
+// has the output size is read directly (Paddle's copy), without sampling.
 #pragma once
 
 #include <algorithm>
@@ -57,91 +59,103 @@ struct HeadAffine {
 
 namespace aam_detail {
 
-// The four source pixels (as offsets from a tensor's data) and weights of one output pixel.
-struct Taps {
-  std::ptrdiff_t a, b, c, d;  // (y0, x0), (y1, x0), (y0, x1), (y1, x1)
-  simd::f32v wy0, wy1, wx0, wx1;
+// A sampled grid's two slices (one tensor: [e | v] or [e | s], or a single slice) as one
+// span of each source pixel: floats [lo, lo + floats) from the pixel's start.
+struct GridSpan {
+  const float* base;  // the tensor's first pixel at `lo`
+  int stride;         // floats per source pixel
+  int floats;         // floats lerped per pixel
 };
 
-// resize_bilinear's expression and order, so the values match a materialised resize.
-PMS_ALWAYS_INLINE simd::f32v bilinear(const float* p, const Taps& t) noexcept {
-  simd::f32v v = simd::load(p + t.a) * t.wy0 * t.wx0;
-  v = v + simd::load(p + t.b) * t.wy1 * t.wx0;
-  v = v + simd::load(p + t.c) * t.wy0 * t.wx1;
-  v = v + simd::load(p + t.d) * t.wy1 * t.wx1;
-  return v;
+inline GridSpan grid_span(ConstTensorView a, ConstTensorView b) noexcept {
+  if (a.data == nullptr) a = b;
+  const float* lo = std::min(a.data, b.data);
+  const float* hi = std::max(a.data + padded_channels(a.channels), b.data + padded_channels(b.channels));
+  return {lo, a.stride, static_cast<int>(hi - lo)};
 }
 
-// Row part of a grid's taps for output row y (x parts filled per pixel).
-struct RowTaps {
-  std::ptrdiff_t r0 = 0, r1 = 0;  // offsets of source rows y0, y1
-  simd::f32v wy0, wy1;
-};
-
-inline RowTaps row_taps(const GridSampling& g, int stride, int y) noexcept {
-  const AxisSample s = g.y(y);
-  const std::ptrdiff_t row = static_cast<std::ptrdiff_t>(g.x.in) * stride;
-  return {s.i0 * row, s.i1 * row, simd::splat(s.w0), simd::splat(s.w1)};
+// Source rows i0, i1 of output row y, blended vertically over every source column:
+// dst[x * span.floats + c] = src(i0, x, c) * w0 + src(i1, x, c) * w1.
+inline void lerp_rows(const GridSpan& span, const ResizeAxis& ay, int width, int y, float* PMS_RESTRICT dst) noexcept {
+  using simd::f32v;
+  const AxisSample sy = ay(y);
+  const std::ptrdiff_t row = static_cast<std::ptrdiff_t>(width) * span.stride;
+  const float* r0 = span.base + sy.i0 * row;
+  const float* r1 = span.base + sy.i1 * row;
+  const f32v w0 = simd::splat(sy.w0), w1 = simd::splat(sy.w1);
+  for (int x = 0; x < width; ++x, r0 += span.stride, r1 += span.stride, dst += span.floats)
+    for (int c = 0; c < span.floats; c += simd::kLanes)
+      simd::store(dst + c, simd::fma(simd::load(r1 + c), w1, simd::load(r0 + c) * w0));
 }
 
-PMS_ALWAYS_INLINE Taps pixel_taps(const RowTaps& r, const AxisSample& sx, int stride) noexcept {
-  const std::ptrdiff_t o0 = static_cast<std::ptrdiff_t>(sx.i0) * stride, o1 = static_cast<std::ptrdiff_t>(sx.i1) * stride;
-  return {r.r0 + o0, r.r1 + o0, r.r0 + o1, r.r1 + o1, r.wy0, r.wy1, simd::splat(sx.w0), simd::splat(sx.w1)};
+// Horizontal blend of two vertically blended source pixels.
+PMS_ALWAYS_INLINE simd::f32v lerp(const float* p0, const float* p1, simd::f32v w0, simd::f32v w1) noexcept {
+  return simd::fma(simd::load(p1), w1, simd::load(p0) * w0);
 }
 
-// Output rows `rows` for one combination of (form, which grids are sampled).
+// Output rows `rows` for one combination of (form, which grids are sampled). scratch:
+// combine_scratch_floats(in) floats, the vertically blended rows of the sampled grids.
 template <bool SumAll, bool Sample16, bool Sample32, class OutRow>
-void combine_rows(const AamInputs& in, const HeadAffine& head, OutRow& out_row, int out_stride, RowRange rows) noexcept {
+void combine_rows(const AamInputs& in, const HeadAffine& head, OutRow& out_row, int out_stride, RowRange rows,
+                  float* scratch) noexcept {
   using simd::f32v;
   constexpr int L = simd::kLanes;
   const int c_vec = out_stride;  // whole padded pixel: pad lanes come out finite
   const int width = in.e8.width;
-  const int s16 = in.v16.stride, s32 = in.e32.stride;
-  // Column samples are computed once per chunk of columns for every row of the range.
+  const GridSpan g16 = grid_span(SumAll ? in.e16 : in.v16, in.v16), g32 = grid_span(in.e32, in.s32);
+  float* const rows16 = scratch;
+  float* const rows32 = scratch + (Sample16 ? static_cast<std::ptrdiff_t>(in.at16.x.in) * g16.floats : 0);
+  // Where each slice sits in a blended pixel.
+  const std::ptrdiff_t at_e16 = SumAll ? in.e16.data - g16.base : 0, at_v16 = in.v16.data - g16.base;
+  const std::ptrdiff_t at_e32 = in.e32.data - g32.base, at_s32 = in.s32.data - g32.base;
   constexpr int kChunk = 64;
   AxisSample xs16[kChunk], xs32[kChunk];
-  for (int xb = 0; xb < width; xb += kChunk) {
-    const int xn = std::min(kChunk, width - xb);
-    for (int i = 0; i < xn; ++i) {
-      if constexpr (Sample16) xs16[i] = in.at16.x(xb + i);
-      if constexpr (Sample32) xs32[i] = in.at32.x(xb + i);
-    }
-    for (int y = rows.begin; y < rows.end; ++y) {
-      RowTaps r16{}, r32{};
-      if constexpr (Sample16) r16 = row_taps(in.at16, s16, y);
-      if constexpr (Sample32) r32 = row_taps(in.at32, s32, y);
+  for (int y = rows.begin; y < rows.end; ++y) {
+    if constexpr (Sample16) lerp_rows(g16, in.at16.y, in.at16.x.in, y, rows16);
+    if constexpr (Sample32) lerp_rows(g32, in.at32.y, in.at32.x.in, y, rows32);
+    float* const out = out_row(y);
+    for (int xb = 0; xb < width; xb += kChunk) {
+      const int xn = std::min(kChunk, width - xb);
+      for (int i = 0; i < xn; ++i) {
+        if constexpr (Sample16) xs16[i] = in.at16.x(xb + i);
+        if constexpr (Sample32) xs32[i] = in.at32.x(xb + i);
+      }
       for (int i = 0; i < xn; ++i) {
         const int x = xb + i;
-        Taps t16{}, t32{};
-        const float *e16 = nullptr, *v16, *e32, *s32p;
+        // Per grid: the two blended pixels and weights, or the source pixel itself.
+        const float *p16a, *p16b = nullptr, *p32a, *p32b = nullptr;
+        f32v w16a{}, w16b{}, w32a{}, w32b{};
         if constexpr (Sample16) {
-          t16 = pixel_taps(r16, xs16[i], s16);
-          v16 = in.v16.data;
-          if constexpr (SumAll) e16 = in.e16.data;
+          p16a = rows16 + static_cast<std::ptrdiff_t>(xs16[i].i0) * g16.floats;
+          p16b = rows16 + static_cast<std::ptrdiff_t>(xs16[i].i1) * g16.floats;
+          w16a = simd::splat(xs16[i].w0), w16b = simd::splat(xs16[i].w1);
         } else {
-          v16 = in.v16.pixel(y, x);
-          if constexpr (SumAll) e16 = in.e16.pixel(y, x);
+          p16a = g16.base + (static_cast<std::ptrdiff_t>(y) * in.at16.x.in + x) * g16.stride;
         }
         if constexpr (Sample32) {
-          t32 = pixel_taps(r32, xs32[i], s32);
-          e32 = in.e32.data, s32p = in.s32.data;
+          p32a = rows32 + static_cast<std::ptrdiff_t>(xs32[i].i0) * g32.floats;
+          p32b = rows32 + static_cast<std::ptrdiff_t>(xs32[i].i1) * g32.floats;
+          w32a = simd::splat(xs32[i].w0), w32b = simd::splat(xs32[i].w1);
         } else {
-          e32 = in.e32.pixel(y, x), s32p = in.s32.pixel(y, x);
+          p32a = g32.base + (static_cast<std::ptrdiff_t>(y) * in.at32.x.in + x) * g32.stride;
         }
+        const auto sample16 = [&](std::ptrdiff_t at, int c) {
+          return Sample16 ? lerp(p16a + at + c, p16b + at + c, w16a, w16b) : simd::load(p16a + at + c);
+        };
+        const auto sample32 = [&](std::ptrdiff_t at, int c) {
+          return Sample32 ? lerp(p32a + at + c, p32b + at + c, w32a, w32b) : simd::load(p32a + at + c);
+        };
         const float* e8 = in.e8.pixel(y, x);
         const float* v8 = SumAll ? in.v8.pixel(y, x) : nullptr;
-        float* o = out_row(y) + static_cast<std::ptrdiff_t>(x) * out_stride;
+        float* o = out + static_cast<std::ptrdiff_t>(x) * out_stride;
         for (int c = 0; c < c_vec; c += L) {
-          const f32v vote16 = Sample16 ? bilinear(v16 + c, t16) : simd::load(v16 + c);
-          const f32v sem = Sample32 ? bilinear(s32p + c, t32) : simd::load(s32p + c);
-          const f32v emb32 = Sample32 ? bilinear(e32 + c, t32) : simd::load(e32 + c);
-          f32v gate = act::Sigmoid::apply(vote16) * sem;
+          f32v gate = act::Sigmoid::apply(sample16(at_v16, c)) * sample32(at_s32, c);
           f32v detail = simd::load(e8 + c);
           if constexpr (SumAll) {
             gate = gate * act::Sigmoid::apply(simd::load(v8 + c));
-            detail = detail + (Sample16 ? bilinear(e16 + c, t16) : simd::load(e16 + c));
+            detail = detail + sample16(at_e16, c);
           }
-          const f32v fused = simd::fma(gate, detail, emb32);
+          const f32v fused = simd::fma(gate, detail, sample32(at_e32, c));
           simd::store(o + c, act::ReLU::apply(simd::fma(simd::load(head.scale + c), fused, simd::load(head.shift + c))));
         }
       }
@@ -151,11 +165,22 @@ void combine_rows(const AamInputs& in, const HeadAffine& head, OutRow& out_row, 
 
 }  // namespace aam_detail
 
+// Scratch floats aam_combine_head_rows needs (per call; per thread when threads split rows):
+// one vertically blended row of each sampled grid (at most a whole pixel stride per source
+// pixel). Reads only sizes, so the workspace stays a constant expression.
+constexpr std::size_t aam_combine_scratch_floats(const AamInputs& in) noexcept {
+  std::size_t n = 0;
+  if (!in.at16.identity()) n += static_cast<std::size_t>(in.at16.x.in) * in.v16.stride;
+  if (!in.at32.identity()) n += static_cast<std::size_t>(in.at32.x.in) * in.e32.stride;
+  return n;
+}
+
 // Output rows `rows` of the output grid (e8's size): row y is written at out_row(y), its
 // pixels out_stride = P(256) floats apart, so a caller can keep a few rows in a small tile.
+// scratch: aam_combine_scratch_floats(in) floats.
 template <class OutRow>
-void aam_combine_head_rows(const AamInputs& in, const HeadAffine& head, OutRow&& out_row, int out_stride,
-                           RowRange rows) noexcept {
+void aam_combine_head_rows(const AamInputs& in, const HeadAffine& head, OutRow&& out_row, int out_stride, RowRange rows,
+                           float* scratch) noexcept {
   const bool sum_all = in.e16.data != nullptr;
   const int h = in.e8.height, w = in.e8.width;
   PMS_ASSERT(rows.begin >= 0 && rows.end <= h && out_stride == padded_channels(in.e8.channels));
@@ -165,9 +190,10 @@ void aam_combine_head_rows(const AamInputs& in, const HeadAffine& head, OutRow&&
   PMS_ASSERT(in.at32.y.out == h && in.at32.x.out == w);
   PMS_ASSERT(in.e32.stride == in.s32.stride && (!sum_all || in.e16.stride == in.v16.stride));
   const bool s16 = !in.at16.identity(), s32 = !in.at32.identity();
+  PMS_ASSERT(scratch != nullptr || (!s16 && !s32));
   using namespace aam_detail;
   auto run = [&]<bool SumAll, bool Sample16, bool Sample32>() {
-    combine_rows<SumAll, Sample16, Sample32>(in, head, out_row, out_stride, rows);
+    combine_rows<SumAll, Sample16, Sample32>(in, head, out_row, out_stride, rows, scratch);
   };
   if (sum_all) {
     if (s16)
@@ -183,9 +209,10 @@ void aam_combine_head_rows(const AamInputs& in, const HeadAffine& head, OutRow&&
 }
 
 // Output rows `rows` of out, a tensor of the output grid's size (e8's).
-inline void aam_combine_head(const AamInputs& in, const HeadAffine& head, TensorView out, RowRange rows) noexcept {
+inline void aam_combine_head(const AamInputs& in, const HeadAffine& head, TensorView out, RowRange rows,
+                             float* scratch) noexcept {
   PMS_ASSERT(in.e8.height == out.height && in.e8.width == out.width);
-  aam_combine_head_rows(in, head, [&](int y) { return out.row(y); }, out.stride, rows);
+  aam_combine_head_rows(in, head, [&](int y) { return out.row(y); }, out.stride, rows, scratch);
 }
 
 }  // namespace pms::inline PMS_ISA_NS::kernels

@@ -101,14 +101,16 @@ struct Aam {
     }
     const std::size_t row_floats = static_cast<std::size_t>(w) * padded_channels(c);
     const int tile_rows = static_cast<int>(std::max<std::size_t>(1, kTileFloats / row_floats));
-    const std::size_t tile_floats = tile_rows * row_floats;
-    float* tiles = ctx.arena.floats(tile_floats * static_cast<std::size_t>(ctx.exec.threads()));
+    // Per thread: the tile, then the combine's scratch.
+    const std::size_t per_thread = tile_rows * row_floats + kernels::aam_combine_scratch_floats(in);
+    float* scratch = ctx.arena.floats(per_thread * static_cast<std::size_t>(ctx.exec.threads()));
     ctx.chunks(h, [&](RowRange rows, int chunk) {
-      float* tile = tiles + tile_floats * static_cast<std::size_t>(chunk);
+      float* tile = scratch + per_thread * static_cast<std::size_t>(chunk);
+      float* combine_scratch = tile + tile_rows * row_floats;
       for (int y0 = rows.begin; y0 < rows.end; y0 += tile_rows) {
         const int n = std::min(tile_rows, rows.end - y0);
         kernels::aam_combine_head_rows(in, head.linear_fuse, [&](int y) { return tile + (y - y0) * row_floats; },
-                                       padded_channels(c), RowRange{y0, y0 + n});
+                                       padded_channels(c), RowRange{y0, y0 + n}, combine_scratch);
         head.classify(ConstTensorView{tile, n, w, c, padded_channels(c)},
                       TensorView{logits.row(y0), n, w, logits.channels, logits.stride});
       }
