@@ -94,7 +94,7 @@ PMS_ALWAYS_INLINE simd::f32v lerp(const float* p0, const float* p1, simd::f32v w
 }
 
 // Output rows `rows` for one combination of (form, which grids are sampled). scratch:
-// combine_scratch_floats(in) floats, the vertically blended rows of the sampled grids.
+// aam_combine_scratch_floats(in) floats, the vertically blended rows of the sampled grids.
 template <bool SumAll, bool Sample16, bool Sample32, class OutRow>
 void combine_rows(const AamInputs& in, const HeadAffine& head, OutRow& out_row, int out_stride, RowRange rows,
                   float* scratch) noexcept {

@@ -134,7 +134,7 @@ void run(const ImageView& img, const Normalization& norm, const StemWeights& w, 
   for (int v = 0; v < kNV; ++v) bias[v] = simd::loadu(w.bias + v * kLanes);
 
   // Output rows in order, each in column chunks: the output is written sequentially (a
-  // chunk-outer order wrote 4 KiB pieces 16 KiB apart and ran 18 % slower at 512x512). Each
+  // chunk-outer order wrote 4 KiB pieces 16 KiB apart and ran 12-15 % slower at 512x512). Each
   // chunk stages its three input rows afresh (row 2y+1 is staged again as 2y'-1: a few
   // percent of the work, for a 7 KiB stack buffer whatever the width).
   alignas(64) float staged[3][kStageRowFloats];
