@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -86,14 +87,18 @@ struct Tolerance {
 };
 
 // Compares the real channels of a tensor with a reference given as a function (y, x, c) ->
-// double, reports the first few mismatches, and checks the pad lanes are finite.
+// double, reports the first few mismatches, and checks the pad lanes are finite. The pad
+// lanes are [channels, padded_channels(channels)): in a channel slice of a wider tensor the
+// floats beyond them, up to the stride, are other channels (or, for the last pixel, past the
+// end of the buffer).
 template <class RefFn>
 void check_tensor(ConstTensorView out, RefFn&& ref, Tolerance tol, const std::string& what) {
   int failures = 0;
+  const int lanes = std::min(out.stride, padded_channels(out.channels));
   for (int y = 0; y < out.height; ++y)
     for (int x = 0; x < out.width; ++x) {
       const float* p = out.pixel(y, x);
-      for (int c = 0; c < out.stride; ++c) {
+      for (int c = 0; c < lanes; ++c) {
         if (c >= out.channels) {
           if (!std::isfinite(p[c]) && failures++ < 5) FAIL_CHECK(what << ": pad lane not finite at (" << y << "," << x << "," << c << ")");
           continue;
