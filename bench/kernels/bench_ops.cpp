@@ -49,6 +49,8 @@ std::string hw(int h, int w) { return "h" + std::to_string(h) + "w" + std::to_st
 
 // ---- squeeze-excite --------------------------------------------------------------------
 
+// The network's path: per-row channel sums (the blocks take them as they write each
+// depthwise row), then the gate from the row sums.
 void bench_se(benchmark::State& state, int h, int w, int c, int s) {
   const auto x = random_floats(tensor_floats(h, w, c), 1, 0.0f, 2.0f);
   const auto w1 = random_floats(static_cast<std::size_t>(c) * padded_channels(s), 2, -0.1f, 0.1f);
@@ -57,15 +59,19 @@ void bench_se(benchmark::State& state, int h, int w, int c, int s) {
   const auto b2 = random_floats(padded_channels(c), 5);
   const auto gate = random_floats(padded_channels(c), 6);
   const auto scratch = random_floats(k::squeeze_excite_scratch_floats(c, s), 7);
+  const auto row_sums = random_floats(static_cast<std::size_t>(h) * padded_channels(c), 8);
   const k::SqueezeExciteWeights wts{w1.get(), b1.get(), w2.get(), b2.get(), c, s};
   const ConstTensorView in{x.get(), h, w, c, padded_channels(c)};
   for (auto _ : state) {
-    k::squeeze_excite_gate(in, wts, gate.get(), scratch.get());
+    k::row_channel_sums(in, in.all_rows(), row_sums.get());
+    k::squeeze_excite_gate_from_row_sums(row_sums.get(), h, w, wts, gate.get(), scratch.get());
     benchmark::DoNotOptimize(gate.get());
     benchmark::ClobberMemory();
   }
   const double flop = double(h) * w * c + 4.0 * c * s;
-  const double bytes = 4.0 * (double(h) * w * padded_channels(c) + double(c + s) * (padded_channels(s) + padded_channels(c)));
+  // The tensor, the row sums written and read back, the FC weights.
+  const double bytes = 4.0 * (double(h) * w * padded_channels(c) + 2.0 * h * padded_channels(c) +
+                              double(c + s) * (padded_channels(s) + padded_channels(c)));
   set_rates(state, flop, bytes);
 }
 

@@ -127,7 +127,8 @@ TEST_CASE("aam_combine_head matches the spec's formulas") {
       {{1, 9}, {3, 5}, {2, 3}},         // out == 1 rows: index 0
       {{7, 1}, {4, 2}, {2, 2}},         // out == 1 columns
       {{1, 1}, {2, 3}, {1, 2}},         // out == 1 on both axes
-      {{5, 70}, {3, 35}, {2, 18}},      // wider than one 64-column chunk
+      {{5, 70}, {3, 35}, {2, 18}},      // one chunk of column samples for the whole call
+      {{3, 131}, {2, 66}, {1, 33}},     // wider than one 128-column chunk: samples per chunk and row
       {{9, 9}, {9, 9}, {3, 3}},         // x16 identity, x32 factor 3
       {{10, 8}, {5, 4}, {10, 8}},       // x16 sampled, x32 identity
   };
