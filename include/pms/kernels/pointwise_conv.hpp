@@ -7,7 +7,8 @@
 // C[P x N] = A[P x cin] * B[cin x N] with A = input pixels (row stride in.stride), B = the
 // weights [cin][N] (N = round_up(cout, 16), element [ci][co] at ci * N + co), C = output
 // pixels (row stride out.stride). Every output pixel is written in full, pad lanes
-// included (they hold Act(bias_pad + sum in * w_pad): finite as the weights are).
+// included (they hold Act(bias_pad + sum in * w_pad), or Act(0) [+ residual] beyond the 8
+// lanes of a half last vector (see micro_tile): finite as the weights are).
 //
 // Blocking (XNNPACK/BLIS style, names below):
 //   * micro-tile: kMR pixels x kNR vectors of output channels held in registers; per
@@ -88,59 +89,80 @@ inline constexpr int kBlockInputFloats = 64 * 1024;
 template <class T>
 inline constexpr bool kIsIdentity = std::is_same_v<T, act::Identity>;
 
-// One micro-tile: MR pixels x NR vectors, kc reduction steps.
+// One micro-tile: MR pixels x NR vectors, kc reduction steps. With HalfLast the last of
+// the NR vectors has at most kLanes / 2 real channels and is computed as a half vector
+// (simd::kHasHalfVectors); its high lanes, pad lanes, come out as Act(0) [+ residual].
 //   a: MR rows of inputs, row m at a + m * a_stride (already InputAct-ed if needed)
 //   wp: weight panel, step k's NR vectors at wp + k * wp_stride (packed or in place)
 //   c: MR output rows (pitch c_stride); partial sums on entry unless `first`
 //   r: residual rows (pitch r_stride) or null; used only on the `last` pass
-template <int MR, int NR, class Act>
+template <int MR, int NR, bool HalfLast, class Act>
 PMS_ALWAYS_INLINE void micro_tile(const float* PMS_RESTRICT a, std::ptrdiff_t a_stride, int kc,
                                   const float* PMS_RESTRICT wp, std::ptrdiff_t wp_stride,
                                   const float* PMS_RESTRICT bias, float* PMS_RESTRICT c,
                                   std::ptrdiff_t c_stride, const float* PMS_RESTRICT r, std::ptrdiff_t r_stride,
                                   bool first, bool last) noexcept {
-  f32v acc[MR][NR];
+  static_assert(!HalfLast || simd::kHasHalfVectors);
+  constexpr int NF = HalfLast ? NR - 1 : NR;  // whole vectors; a half one follows at column NF
+  constexpr std::ptrdiff_t kHalfAt = NF * kLanes;
+  f32v acc[MR][NF > 0 ? NF : 1];
+  [[maybe_unused]] simd::f32h half[HalfLast ? MR : 1];
   if (first) {
 #pragma GCC unroll 4
-    for (int v = 0; v < NR; ++v) {
+    for (int v = 0; v < NF; ++v) {
       const f32v b = simd::loadu(bias + v * kLanes);
 #pragma GCC unroll 16
       for (int m = 0; m < MR; ++m) acc[m][v] = b;
     }
+    if constexpr (HalfLast) {
+      const simd::f32h b = simd::loadu_half(bias + kHalfAt);
+#pragma GCC unroll 16
+      for (int m = 0; m < MR; ++m) half[m] = b;
+    }
   } else {
 #pragma GCC unroll 16
-    for (int m = 0; m < MR; ++m)
+    for (int m = 0; m < MR; ++m) {
 #pragma GCC unroll 4
-      for (int v = 0; v < NR; ++v) acc[m][v] = simd::load(c + m * c_stride + v * kLanes);
+      for (int v = 0; v < NF; ++v) acc[m][v] = simd::load(c + m * c_stride + v * kLanes);
+      if constexpr (HalfLast) half[m] = simd::load_half(c + m * c_stride + kHalfAt);
+    }
   }
 
   for (int k = 0; k < kc; ++k) {
-    f32v b[NR];
+    f32v b[NF > 0 ? NF : 1];
 #pragma GCC unroll 4
-    for (int v = 0; v < NR; ++v) b[v] = simd::loadu(wp + v * kLanes);
+    for (int v = 0; v < NF; ++v) b[v] = simd::loadu(wp + v * kLanes);
+    [[maybe_unused]] simd::f32h bh;
+    if constexpr (HalfLast) bh = simd::loadu_half(wp + kHalfAt);
     wp += wp_stride;
 #pragma GCC unroll 16
     for (int m = 0; m < MR; ++m) {
       const f32v x = simd::splat(a[m * a_stride + k]);
 #pragma GCC unroll 4
-      for (int v = 0; v < NR; ++v) acc[m][v] = simd::fma(x, b[v], acc[m][v]);
+      for (int v = 0; v < NF; ++v) acc[m][v] = simd::fma(x, b[v], acc[m][v]);
+      if constexpr (HalfLast) half[m] = simd::fma_half(x, bh, half[m]);
     }
   }
 
   if (last) {
+    const auto finish = [&](int m, int v, f32v sum) {
+      f32v y = Act::apply(sum);
+      if (r != nullptr) y = y + simd::load(r + m * r_stride + v * kLanes);
+      simd::store(c + m * c_stride + v * kLanes, y);
+    };
 #pragma GCC unroll 16
-    for (int m = 0; m < MR; ++m)
+    for (int m = 0; m < MR; ++m) {
 #pragma GCC unroll 4
-      for (int v = 0; v < NR; ++v) {
-        f32v y = Act::apply(acc[m][v]);
-        if (r != nullptr) y = y + simd::load(r + m * r_stride + v * kLanes);
-        simd::store(c + m * c_stride + v * kLanes, y);
-      }
+      for (int v = 0; v < NF; ++v) finish(m, v, acc[m][v]);
+      if constexpr (HalfLast) finish(m, NF, simd::widen(half[m]));
+    }
   } else {
 #pragma GCC unroll 16
-    for (int m = 0; m < MR; ++m)
+    for (int m = 0; m < MR; ++m) {
 #pragma GCC unroll 4
-      for (int v = 0; v < NR; ++v) simd::store(c + m * c_stride + v * kLanes, acc[m][v]);
+      for (int v = 0; v < NF; ++v) simd::store(c + m * c_stride + v * kLanes, acc[m][v]);
+      if constexpr (HalfLast) simd::store_half(c + m * c_stride + kHalfAt, half[m]);
+    }
   }
 }
 
@@ -160,7 +182,7 @@ struct PassArgs {
 };
 
 // MR pixels starting at pixel p of the block, staging InputAct-ed inputs when needed.
-template <int MR, int NR, class Act, class InputAct>
+template <int MR, int NR, bool HalfLast, class Act, class InputAct>
 PMS_ALWAYS_INLINE void run_tile(const PassArgs& s, int p) noexcept {
   const float* a = s.a + p * s.a_stride;
   std::ptrdiff_t a_stride = s.a_stride;
@@ -178,31 +200,33 @@ PMS_ALWAYS_INLINE void run_tile(const PassArgs& s, int p) noexcept {
     a_stride = kStagePitch;
   }
   const float* r = s.r != nullptr ? s.r + p * s.r_stride : nullptr;
-  micro_tile<MR, NR, Act>(a, a_stride, s.kc, s.wp, s.wp_stride, s.bias, s.c + p * s.c_stride, s.c_stride, r, s.r_stride,
-                          s.first, s.last);
+  micro_tile<MR, NR, HalfLast, Act>(a, a_stride, s.kc, s.wp, s.wp_stride, s.bias, s.c + p * s.c_stride, s.c_stride, r,
+                                    s.r_stride, s.first, s.last);
 }
 
 // Tiles of MR pixels over [0, np), then the tail as tiles of 8, 4, 2, 1 pixels.
-template <int NR, class Act, class InputAct>
+template <int NR, bool HalfLast, class Act, class InputAct>
 void run_pass(const PassArgs& s, int np) noexcept {
   constexpr int kMR = mr_for(NR);
   int p = 0;
-  for (; p + kMR <= np; p += kMR) run_tile<kMR, NR, Act, InputAct>(s, p);
+  for (; p + kMR <= np; p += kMR) run_tile<kMR, NR, HalfLast, Act, InputAct>(s, p);
   if constexpr (kMR > 8)
-    if (np - p >= 8) run_tile<8, NR, Act, InputAct>(s, p), p += 8;
+    if (np - p >= 8) run_tile<8, NR, HalfLast, Act, InputAct>(s, p), p += 8;
   if constexpr (kMR > 4)
-    if (np - p >= 4) run_tile<4, NR, Act, InputAct>(s, p), p += 4;
+    if (np - p >= 4) run_tile<4, NR, HalfLast, Act, InputAct>(s, p), p += 4;
   if constexpr (kMR > 2)
-    if (np - p >= 2) run_tile<2, NR, Act, InputAct>(s, p), p += 2;
-  if (np - p >= 1) run_tile<1, NR, Act, InputAct>(s, p);
+    if (np - p >= 2) run_tile<2, NR, HalfLast, Act, InputAct>(s, p), p += 2;
+  if (np - p >= 1) run_tile<1, NR, HalfLast, Act, InputAct>(s, p);
 }
 
-// One panel of NR output vectors at column n0 over a block of np pixels.
-template <int NR, class Act, class InputAct>
+// One panel of NR output vectors at column n0 over a block of np pixels (the last one a
+// half vector with HalfLast).
+template <int NR, bool HalfLast, class Act, class InputAct>
 void run_panel(const float* a, std::ptrdiff_t a_stride, const PointwiseWeights& w, int n0, float* c, std::ptrdiff_t c_stride,
                const float* r, std::ptrdiff_t r_stride, int np) noexcept {
   constexpr int kKC = kc_for(NR);
   constexpr int kNRL = NR * kLanes;
+  static_assert(!(HalfLast && kPackPanels), "Half vectors exist on AVX-512 only, which reads its panels in place.");
   alignas(64) float panel[kPackPanels ? kKC * kNRL : 1];
   const std::ptrdiff_t w_stride = padded_channels(w.cout);
   const int cin = w.cin;
@@ -215,7 +239,7 @@ void run_panel(const float* a, std::ptrdiff_t a_stride, const PointwiseWeights& 
     if (!pack) {
       const PassArgs s{a + k0, a_stride, kc, w.weight + k0 * w_stride + n0, w_stride, w.bias + n0, c, c_stride, r,
                        r_stride, k0 == 0, k0 + kc >= cin};
-      run_pass<NR, Act, InputAct>(s, np);
+      run_pass<NR, HalfLast, Act, InputAct>(s, np);
       k0 += kc;
       continue;
     }
@@ -225,7 +249,7 @@ void run_panel(const float* a, std::ptrdiff_t a_stride, const PointwiseWeights& 
       for (int v = 0; v < NR; ++v) simd::store(panel + k * kNRL + v * kLanes, simd::loadu(src + v * kLanes));
     }
     const PassArgs s{a + k0, a_stride, kc, panel, kNRL, w.bias + n0, c, c_stride, r, r_stride, k0 == 0, k0 + kc >= cin};
-    run_pass<NR, Act, InputAct>(s, np);
+    run_pass<NR, HalfLast, Act, InputAct>(s, np);
     k0 += kc;
   } while (k0 < cin);
 }
@@ -257,6 +281,11 @@ void pointwise_conv(ConstTensorView in, const PointwiseWeights& w, TensorView ou
   float* c = out.data + first_pixel * out.stride;
   const float* r = extras.residual.data != nullptr ? extras.residual.data + first_pixel * out.stride : nullptr;
 
+  // The last vector as a half when it holds at most kLanes / 2 real channels (150 classes:
+  // 6; Tiny's 24-channel linear conv: 8).
+  const int tail_channels = w.cout % kLanes;
+  const bool half_tail = simd::kHasHalfVectors && tail_channels != 0 && tail_channels <= kLanes / 2;
+
   for (int p0 = 0; p0 < pixels; p0 += mc) {
     const int np = std::min(mc, pixels - p0);
     const float* ab = a + p0 * static_cast<std::ptrdiff_t>(in.stride);
@@ -266,14 +295,20 @@ void pointwise_conv(ConstTensorView in, const PointwiseWeights& w, TensorView ou
       const int nr = std::min(kMaxNR, vectors - v0);
       const int n0 = v0 * kLanes;
       const float* rn = rb != nullptr ? rb + n0 : nullptr;
+      const auto panel = [&]<int NR>() {
+        if constexpr (simd::kHasHalfVectors)
+          if (half_tail && v0 + NR == vectors)
+            return run_panel<NR, true, Act, InputAct>(ab, in.stride, w, n0, cb + n0, out.stride, rn, out.stride, np);
+        run_panel<NR, false, Act, InputAct>(ab, in.stride, w, n0, cb + n0, out.stride, rn, out.stride, np);
+      };
       switch (nr) {
-        case kMaxNR: run_panel<kMaxNR, Act, InputAct>(ab, in.stride, w, n0, cb + n0, out.stride, rn, out.stride, np); break;
-        case 1: run_panel<1, Act, InputAct>(ab, in.stride, w, n0, cb + n0, out.stride, rn, out.stride, np); break;
+        case kMaxNR: panel.template operator()<kMaxNR>(); break;
+        case 1: panel.template operator()<1>(); break;
         default:
           if constexpr (kMaxNR > 2)
-            if (nr == 2) { run_panel<2, Act, InputAct>(ab, in.stride, w, n0, cb + n0, out.stride, rn, out.stride, np); break; }
+            if (nr == 2) { panel.template operator()<2>(); break; }
           if constexpr (kMaxNR > 3)
-            if (nr == 3) { run_panel<3, Act, InputAct>(ab, in.stride, w, n0, cb + n0, out.stride, rn, out.stride, np); break; }
+            if (nr == 3) { panel.template operator()<3>(); break; }
           break;
       }
     }

@@ -207,6 +207,32 @@ PMS_ALWAYS_INLINE f32v load_u8(const std::uint8_t* p) noexcept {
 #endif
 }
 
+// ---- Half vectors (AVX-512 only): the low 8 lanes in a 256-bit register. Cores that run
+// 512-bit FMAs as two 256-bit halves (AMD Zen 4) spend half the FMA throughput on one, so
+// a GEMM whose last output vector has at most 8 real channels computes that vector as a
+// half; cores with full 512-bit FMA units run it at the cost of a whole vector. With
+// narrower vectors a half would save nothing, and kHasHalfVectors is false.
+#if defined(__AVX512F__)
+inline constexpr bool kHasHalfVectors = true;
+using f32h = __m256;
+PMS_ALWAYS_INLINE f32h loadu_half(const float* p) noexcept { return _mm256_loadu_ps(p); }
+PMS_ALWAYS_INLINE f32h load_half(const float* p) noexcept { return _mm256_load_ps(p); }
+PMS_ALWAYS_INLINE void store_half(float* p, f32h v) noexcept { _mm256_store_ps(p, v); }
+// a's low half * b + c.
+PMS_ALWAYS_INLINE f32h fma_half(f32v a, f32h b, f32h c) noexcept { return _mm256_fmadd_ps(_mm512_castps512_ps256(a), b, c); }
+// The whole vector {h, 0, ..., 0}.
+PMS_ALWAYS_INLINE f32v widen(f32h h) noexcept { return _mm512_zextps256_ps512(h); }
+#else
+// Never used (kHasHalfVectors is false): whole vectors, so that code naming halves compiles.
+inline constexpr bool kHasHalfVectors = false;
+using f32h = f32v;
+PMS_ALWAYS_INLINE f32h loadu_half(const float* p) noexcept { return loadu(p); }
+PMS_ALWAYS_INLINE f32h load_half(const float* p) noexcept { return load(p); }
+PMS_ALWAYS_INLINE void store_half(float* p, f32h v) noexcept { store(p, v); }
+PMS_ALWAYS_INLINE f32h fma_half(f32v a, f32h b, f32h c) noexcept { return fma(a, b, c); }
+PMS_ALWAYS_INLINE f32v widen(f32h h) noexcept { return h; }
+#endif
+
 // Makes the compiler materialise v in a register here. For a value that feeds several
 // FMAs (a depthwise input vector): without it GCC folds the load into each FMA as a memory
 // operand and loads the same vector K times, which makes the kernel load-port bound.

@@ -119,7 +119,7 @@ TEST_CASE("pointwise_conv: large images and row-range splits") {
 TEST_CASE("pointwise_conv: squeeze-excite scale folded into the weights, input activation and residual") {
   std::uint64_t salt = 600;
   for (int cin : {7, 16, 17, 96, 256})
-    for (int cout : {9, 32, 64}) {
+    for (int cout : {9, 24, 32, 64}) {
       check_pointwise<act::Identity>({13, 11, cin, cout, true, false}, salt++);
       check_pointwise<act::Identity>({13, 11, cin, cout, false, true}, salt++);
       check_pointwise<act::HSigmoid, act::ReLU6>({13, 11, cin, cout, false, false, 2}, salt++);
@@ -129,4 +129,15 @@ TEST_CASE("pointwise_conv: squeeze-excite scale folded into the weights, input a
   check_pointwise<act::Sigmoid>({13, 11, 128, 512, false, false, 2}, salt++);
   check_pointwise<act::SEGate>({1, 1, 96, 24}, salt++);
   check_pointwise<act::ReLU6>({13, 11, 768, 32, true, true, 3}, salt++);
+}
+
+TEST_CASE("pointwise_conv: a last vector of at most half the lanes (computed as a half on AVX-512)") {
+  // Over several reduction passes (partial sums of the half kept in the output), with the
+  // residual and the folded scale, as a lone half (cout <= 8) and after whole vectors.
+  std::uint64_t salt = 700;
+  check_pointwise<act::HardSwish>({13, 11, 600, 24, false, true, 2}, salt++);
+  check_pointwise<act::Identity>({5, 7, 1100, 5, true, true}, salt++);
+  check_pointwise<act::Sigmoid>({13, 11, 300, 150, false, false, 2}, salt++);
+  check_pointwise<act::ReLU>({2, 9, 520, 72, true, false}, salt++);
+  check_pointwise<act::HSigmoid, act::ReLU6>({7, 3, 33, 40, false, true}, salt++);
 }
