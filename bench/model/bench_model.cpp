@@ -12,14 +12,13 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
-#include <memory>
-#include <new>
 #include <random>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "layer_shapes.hpp"
+#include "pms/core/page_buffer.hpp"
 #include "pms/mobileseg.hpp"
 
 namespace {
@@ -28,29 +27,19 @@ using namespace pms;
 
 constexpr int kSide = 512;
 
-struct AlignedBytes {
-  struct Free {
-    void operator()(std::byte* p) const noexcept { ::operator delete[](p, std::align_val_t{64}); }
-  };
-  std::unique_ptr<std::byte[], Free> p;
-  std::size_t n = 0;
-  explicit AlignedBytes(std::size_t size) : p(new (std::align_val_t{64}) std::byte[size ? size : 1]), n(size) {}
-  std::span<std::byte> span() const { return {p.get(), n}; }
-};
-
 template <class V>
 const MobileSeg<V>* model() {
-  static AlignedBytes file = [] {
+  static PageBuffer file = [] {  // weights and workspaces as the README recommends
     const char* env = std::getenv(std::is_same_v<V, Tiny> ? "PMS_BENCH_WEIGHTS_TINY" : "PMS_BENCH_WEIGHTS_BASE");
     const std::string path = env ? env : (std::is_same_v<V, Tiny> ? PMS_BENCH_TINY_WEIGHTS : PMS_BENCH_BASE_WEIGHTS);
     std::ifstream f(path, std::ios::binary);
     std::vector<char> raw((std::istreambuf_iterator<char>(f)), {});
-    AlignedBytes b(raw.size());
-    std::copy_n(reinterpret_cast<const std::byte*>(raw.data()), raw.size(), b.p.get());
+    PageBuffer b(raw.size());
+    if (b.allocated()) std::copy_n(reinterpret_cast<const std::byte*>(raw.data()), raw.size(), b.data());
     return b;
   }();
   static MobileSeg<V> m;
-  static const bool ok = m.load(std::span<const std::byte>(file.p.get(), file.n)) == Status::ok;
+  static const bool ok = file.allocated() && m.load(file.span()) == Status::ok;
   return ok ? &m : nullptr;
 }
 
@@ -99,8 +88,9 @@ void bm_layer(benchmark::State& state) {
   using L = std::remove_cvref_t<decltype(layer)>;
   const FeatureSizes s = Network<V>::sizes(kSide, kSide);
   const int k = m->num_classes();
-  AlignedBytes ws(MobileSeg<V>::workspace_size({kSide, kSide, k}));
-  Arena arena(ws.p.get(), ws.n);
+  PageBuffer ws(MobileSeg<V>::workspace_size({kSide, kSide, k}));
+  if (!ws.allocated()) return state.SkipWithError("out of memory");
+  Arena arena(ws.data(), ws.size());
   Serial serial;
   RunContext<Serial> ctx{arena, serial, true};
   auto random = [&](int h, int w, int c) {
@@ -171,7 +161,8 @@ void bm_model(benchmark::State& state, Job job, int threads) {
   if (m == nullptr) return state.SkipWithError("weights not found");
   const auto img = test_image(kSide, kSide);
   const ImageView image{img.data(), kSide, kSide, kSide * 3, PixelFormat::rgb};
-  AlignedBytes ws(m->workspace_size(kSide, kSide, threads));
+  PageBuffer ws(m->workspace_size(kSide, kSide, threads));
+  if (!ws.allocated()) return state.SkipWithError("out of memory");
   std::vector<std::uint8_t> labels(kSide * kSide);
   const LabelMap<std::uint8_t> out{labels.data(), kSide, kSide, kSide};
   ThreadPool pool(threads);
@@ -187,7 +178,7 @@ void bm_model(benchmark::State& state, Job job, int threads) {
     total += macs(s) * (sea ? (s.name.find("trans1") != std::string::npos ? V::trans1.depth : V::trans2.depth) : 1);
   }
   set_flops<V>(state, total);
-  state.counters["workspace_MB"] = static_cast<double>(ws.n) / 1e6;
+  state.counters["workspace_MB"] = static_cast<double>(ws.size()) / 1e6;
 }
 
 template <class V>

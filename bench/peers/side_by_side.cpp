@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include <pms/core/page_buffer.hpp>
 #include <pms/mobileseg.hpp>
 
 namespace {
@@ -62,26 +63,16 @@ double median(std::vector<double> v) {
 // Memory and machine load
 // ---------------------------------------------------------------------------------------
 
-struct AlignedBytes {
-  std::byte* data = nullptr;
-  std::size_t size = 0;
-  explicit AlignedBytes(std::size_t n) : size(n) {
-    data = static_cast<std::byte*>(std::aligned_alloc(64, (std::max<std::size_t>(n, 1) + 63) / 64 * 64));
-    if (data == nullptr) die("out of memory");
-  }
-  ~AlignedBytes() { std::free(data); }
-  AlignedBytes(const AlignedBytes&) = delete;
-  AlignedBytes& operator=(const AlignedBytes&) = delete;
-  std::span<std::byte> span() const { return {data, size}; }
-};
-
-std::unique_ptr<AlignedBytes> read_file(const std::string& path) {
+// pms's weights and workspace live in PageBuffers (huge pages where the system allows), as
+// the README recommends; ONNX Runtime allocates its own.
+pms::PageBuffer read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary | std::ios::ate);
   if (!f) die("cannot open " + path);
   const auto n = static_cast<std::size_t>(f.tellg());
-  auto buf = std::make_unique<AlignedBytes>(n);
+  pms::PageBuffer buf(n);
+  if (!buf.allocated()) die("out of memory");
   f.seekg(0);
-  if (!f.read(reinterpret_cast<char*>(buf->data), static_cast<std::streamsize>(n))) die("cannot read " + path);
+  if (!f.read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(n))) die("cannot read " + path);
   return buf;
 }
 
@@ -275,9 +266,9 @@ struct PmsRunner {
 
 template <class V>
 struct PmsModel final : PmsRunner {
-  std::unique_ptr<AlignedBytes> file;
+  pms::PageBuffer file;
   pms::MobileSeg<V> model;
-  std::unique_ptr<AlignedBytes> workspace;
+  pms::PageBuffer workspace;
   std::unique_ptr<pms::ThreadPool> pool;
   const std::vector<std::uint8_t>* image;
   int h, w;
@@ -287,9 +278,10 @@ struct PmsModel final : PmsRunner {
   PmsModel(const std::string& path, int threads, const std::vector<std::uint8_t>& img, int height, int width)
       : image(&img), h(height), w(width) {
     file = read_file(path);
-    if (const pms::Status s = model.load(file->span()); s != pms::Status::ok)
+    if (const pms::Status s = model.load(file.span()); s != pms::Status::ok)
       die(path + ": " + pms::describe(s) + " " + model.failed_tensor());
-    workspace = std::make_unique<AlignedBytes>(model.workspace_size(h, w, threads));
+    workspace = pms::PageBuffer(model.workspace_size(h, w, threads));
+    if (!workspace.allocated()) die("out of memory");
     if (threads > 1) pool = std::make_unique<pms::ThreadPool>(threads);
     out.resize(static_cast<std::size_t>(h) * w);
   }
@@ -300,10 +292,10 @@ struct PmsModel final : PmsRunner {
     const pms::SegmentOptions opt{job == Job::vim ? pms::Upsampling::vim : pms::Upsampling::exact};
     pms::Status s;
     if (job == Job::body)
-      s = pool ? model.logits(view, workspace->span(), *pool, info) : model.logits(view, workspace->span(), info);
+      s = pool ? model.logits(view, workspace.span(), *pool, info) : model.logits(view, workspace.span(), info);
     else
-      s = pool ? model.segment(view, workspace->span(), labels, *pool, opt, &info)
-               : model.segment(view, workspace->span(), labels, opt, &info);
+      s = pool ? model.segment(view, workspace.span(), labels, *pool, opt, &info)
+               : model.segment(view, workspace.span(), labels, opt, &info);
     if (s != pms::Status::ok) die(std::string("pms: ") + pms::describe(s));
   }
   const std::vector<std::int32_t>& labels() const override { return out; }

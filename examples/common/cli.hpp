@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 
+#include <pms/core/page_buffer.hpp>
 #include <pms/mobileseg.hpp>
 
 #include "mapped_file.hpp"
@@ -89,31 +90,24 @@ std::string load_error(const std::string& path, pms::Status s, const pms::Mobile
   return msg;
 }
 
-// A workspace that grows to the largest size asked for, 64-byte aligned as pms requires.
+// A workspace that grows to the largest size asked for: a pms::PageBuffer (64-byte aligned
+// as pms requires, on transparent huge pages from 2 MiB).
 class AlignedBytes {
  public:
   AlignedBytes() = default;
   explicit AlignedBytes(std::size_t n) { reserve(n); }
-  AlignedBytes(const AlignedBytes&) = delete;
-  AlignedBytes& operator=(const AlignedBytes&) = delete;
-  ~AlignedBytes() { release(); }
 
   void reserve(std::size_t n) {
-    if (n <= size_) return;
-    release();
-    data_ = new (std::align_val_t{64}) std::byte[n];
-    size_ = n;
+    if (buffer_.allocated() && n <= buffer_.size()) return;
+    buffer_ = pms::PageBuffer();  // the old one goes before the new one is allocated
+    buffer_ = pms::PageBuffer(n);
+    if (!buffer_.allocated()) throw std::bad_alloc();  // as `new` would
   }
-  std::byte* data() const { return data_; }
-  std::size_t size() const { return size_; }
+  std::byte* data() const { return buffer_.data(); }
+  std::size_t size() const { return buffer_.size(); }
 
  private:
-  void release() {
-    if (data_ != nullptr) ::operator delete[](data_, std::align_val_t{64});
-    data_ = nullptr, size_ = 0;
-  }
-  std::byte* data_ = nullptr;
-  std::size_t size_ = 0;
+  pms::PageBuffer buffer_;
 };
 
 }  // namespace pms_examples

@@ -189,7 +189,7 @@ template <class OutRow>
 void aam_combine_head_rows(const AamInputs& in, const HeadAffine& head, OutRow&& out_row, int out_stride, RowRange rows,
                            float* scratch) noexcept {
   const bool sum_all = in.e16.data != nullptr;
-  const int h = in.e8.height, w = in.e8.width;
+  [[maybe_unused]] const int h = in.e8.height, w = in.e8.width;  // the asserts only
   PMS_ASSERT(rows.begin >= 0 && rows.end <= h && out_stride == padded_channels(in.e8.channels));
   PMS_ASSERT(in.at16.y.in == in.v16.height && in.at16.x.in == in.v16.width);
   PMS_ASSERT(in.at32.y.in == in.e32.height && in.at32.x.in == in.e32.width);
