@@ -150,6 +150,7 @@ int run(const Options& o, std::span<const std::byte> weights) {
 
   std::unique_ptr<pms::ThreadPool> pool;
   if (o.threads > 1) pool = std::make_unique<pms::ThreadPool>(o.threads);
+  const int threads = pool ? pool->threads() : 1;  // the system may grant fewer
   AlignedBytes workspace;
   std::vector<std::uint8_t> predicted;
   std::vector<std::uint64_t> confusion(static_cast<std::size_t>(k) * k, 0);  // [truth][prediction]
@@ -179,7 +180,7 @@ int run(const Options& o, std::span<const std::byte> weights) {
 
     const pms::ImageView image{photo.pixels.data(), photo.height, photo.width, static_cast<std::ptrdiff_t>(photo.width) * 3,
                                pms::PixelFormat::rgb};
-    workspace.reserve(model.workspace_size(photo.height, photo.width, o.threads));
+    workspace.reserve(model.workspace_size(photo.height, photo.width, threads));
     predicted.resize(static_cast<std::size_t>(photo.width) * photo.height);
     const pms::LabelMap<std::uint8_t> map{predicted.data(), photo.height, photo.width, photo.width};
     const std::span<std::byte> ws(workspace.data(), workspace.size());
@@ -240,7 +241,7 @@ int run(const Options& o, std::span<const std::byte> weights) {
   std::printf("mIoU %.2f\n", miou);
   std::printf("pixel accuracy %.2f\n", pixel_acc);
   std::printf("time %.1f s: %.1f s inference (%.1f ms/image, %d thread%s), the rest loading and scoring\n", total_s, inference_s,
-              1000 * inference_s / n, o.threads, o.threads == 1 ? "" : "s");
+              1000 * inference_s / n, threads, threads == 1 ? "" : "s");
   if (o.expect_miou >= 0) {
     if (std::fabs(miou - o.expect_miou) > 0.1 + 1e-9) {
       std::printf("FAIL: mIoU %.2f differs from the expected %.2f by more than 0.1 points\n", miou, o.expect_miou);

@@ -89,9 +89,10 @@ int run(const Options& o, std::span<const std::byte> weights) {
   const int k = model.num_classes();
   std::vector<std::int32_t> labels(static_cast<std::size_t>(photo.width) * photo.height);
   const pms::LabelMap<std::int32_t> label_map{labels.data(), photo.height, photo.width, photo.width};
-  AlignedBytes workspace(model.workspace_size(image.height, image.width, o.threads, photo.width));
   std::unique_ptr<pms::ThreadPool> pool;
   if (o.threads > 1) pool = std::make_unique<pms::ThreadPool>(o.threads);
+  const int threads = pool ? pool->threads() : 1;  // the system may grant fewer
+  AlignedBytes workspace(model.workspace_size(image.height, image.width, threads, photo.width));
 
   std::vector<double> ms;
   pms::SegmentInfo info;
@@ -110,7 +111,7 @@ int run(const Options& o, std::span<const std::byte> weights) {
   if (seen != &photo) std::printf(" (network input %dx%d)", seen->width, seen->height);
   std::printf(", %s upsampling\n", info.used_vim ? "VIM" : "exact");
   std::printf("inference: %.2f ms median of %d run%s, %d thread%s (image decode excluded)\n", ms[ms.size() / 2], o.repeat,
-              o.repeat == 1 ? "" : "s", o.threads, o.threads == 1 ? "" : "s");
+              o.repeat == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
 
   std::vector<long> counts(static_cast<std::size_t>(k), 0);
   for (std::int32_t l : labels) ++counts[static_cast<std::size_t>(l)];

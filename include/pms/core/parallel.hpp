@@ -69,10 +69,20 @@ bool spin_until(Done&& done) noexcept {
 
 class ThreadPool {
  public:
-  // threads >= 1 counts the calling thread; ThreadPool(1) behaves like Serial.
-  explicit ThreadPool(int threads) : count_(std::max(threads, 1)) {
-    workers_.reserve(static_cast<std::size_t>(count_ - 1));
-    for (int i = 1; i < count_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  // threads >= 1 counts the calling thread; ThreadPool(1) behaves like Serial. If the system
+  // refuses a thread (std::thread throws: thread or memory limits), the pool keeps those it
+  // started and threads() says how many that makes; size workspaces by threads(). Built
+  // without exceptions, such a refusal ends the program inside std::thread.
+  explicit ThreadPool(int threads) {
+    const int wanted = std::max(threads, 1);
+#if defined(__cpp_exceptions)
+    try {
+      start_workers(wanted);
+    } catch (...) {  // a joinable std::thread must not be destroyed: keep what started
+    }
+#else
+    start_workers(wanted);
+#endif
   }
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -124,6 +134,15 @@ class ThreadPool {
     int chunks = 0;
   };
 
+  // count_ grows with each worker started, so it is right if a start throws.
+  void start_workers(int wanted) {
+    workers_.reserve(static_cast<std::size_t>(wanted - 1));
+    for (int i = 1; i < wanted; ++i) {
+      workers_.emplace_back([this, i] { worker_loop(i); });
+      count_ = i + 1;
+    }
+  }
+
   static void run_chunk(const Job& job, int i) noexcept {
     const RowRange r{job.rows * i / job.chunks, job.rows * (i + 1) / job.chunks};
     job.call(job.context, r, i);
@@ -156,7 +175,7 @@ class ThreadPool {
     }
   }
 
-  int count_;
+  int count_ = 1;
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_;
