@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <thread>
 #include <vector>
 
 #if defined(__linux__)
@@ -121,3 +122,30 @@ TEST_CASE("ThreadPool keeps the threads it could start when the system refuses m
   }
 }
 #endif
+
+TEST_CASE("ThreadPool shared by several calling threads") {
+  // Two callers (say two models on two camera streams) share one pool; each call must still
+  // run each of its own chunks once.
+  ThreadPool pool(3);
+  constexpr int kCallers = 2, kCallsEach = 3000;
+  std::array<int, kCallers> bad{};
+  auto caller = [&](int who) {
+    for (int i = 0; i < kCallsEach; ++i) {
+      const int rows = 2 + (i + who) % 4;
+      std::array<std::atomic<int>, 8> covered{};
+      pool.for_chunks(rows, [&](RowRange r, int) {
+        for (int y = r.begin; y < r.end; ++y) covered[y].fetch_add(1);
+      });
+      for (int y = 0; y < rows; ++y)
+        if (covered[y].load() != 1) {
+          ++bad[who];
+          break;
+        }
+    }
+  };
+  std::thread other(caller, 1);
+  caller(0);
+  other.join();
+  CHECK(bad[0] == 0);
+  CHECK(bad[1] == 0);
+}

@@ -6,7 +6,8 @@
 //
 // Serial runs everything on the calling thread (the default: no threads, no locks).
 // ThreadPool keeps N-1 workers parked between calls; starting them allocates (std::thread),
-// so create the pool once, outside inference. for_rows itself does not allocate.
+// so create the pool once, outside inference. for_chunks itself does not allocate. Several
+// threads may share one pool (two models, two camera streams): their calls take turns.
 #pragma once
 
 #include <algorithm>
@@ -111,6 +112,7 @@ class ThreadPool {
       return;
     }
     using Fn = std::remove_reference_t<F>;
+    const std::lock_guard<std::mutex> one_call_at_a_time(caller_mutex_);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       job_ = {[](void* ctx, RowRange r, int chunk) { (*static_cast<Fn*>(ctx))(r, chunk); },
@@ -177,6 +179,7 @@ class ThreadPool {
 
   int count_ = 1;
   std::vector<std::thread> workers_;
+  std::mutex caller_mutex_;  // held by the thread whose call the workers run
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable done_;
