@@ -102,7 +102,8 @@ class ThreadPool {
   // Splits [0, rows) into one contiguous chunk per thread and runs f(range, chunk) on each;
   // returns when all chunks are done. Chunk i is the same for every call with the same rows.
   // A forward pass makes hundreds of such calls a few microseconds apart, so both sides
-  // spin briefly before they sleep on a condition variable.
+  // spin briefly before they sleep on a condition variable. f must not call for_chunks on
+  // the same pool (the call would wait for itself).
   template <class F>
   void for_chunks(int rows, F&& f) noexcept {
     if (rows <= 0) return;
