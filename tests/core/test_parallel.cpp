@@ -58,8 +58,8 @@ TEST_CASE("ThreadPool: calls with idle workers and full calls in quick successio
 #endif
   // A stress test: races show up by chance. More threads than this machine has cores, so
   // workers get preempted mid-call and contend for the pool's mutex. Against a pool that let
-  // a worker pair an old generation with a newer job, about a third of native runs failed
-  // (a chunk run twice) or hung, and one in four under qemu.
+  // a worker pair an old generation with a newer job, about a third of native runs and half
+  // of those under qemu failed (a chunk run twice) or hung.
   ThreadPool pool(kMaxThreads);
   std::atomic<int> running{0};
   std::array<std::atomic<int>, kMaxThreads> calls{};
