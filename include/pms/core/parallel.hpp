@@ -5,7 +5,7 @@
 // Reductions over a whole tensor (squeeze-excite, attention means) always run on one thread.
 //
 // Serial runs everything on the calling thread (the default: no threads, no locks).
-// ThreadPool keeps N-1 workers parked between calls; starting them allocates (std::thread),
+// ThreadPool keeps N-1 workers parked between calls; starting them allocates (thread stacks),
 // so create the pool once, outside inference. for_chunks itself does not allocate. Several
 // threads may share one pool (two models, two camera streams): their calls take turns.
 #pragma once
@@ -14,10 +14,16 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <type_traits>
-#include <vector>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#define PMS_THREAD_POOL_PTHREADS 1  // workers are pthreads: a refused thread is an error code
+#endif
 
 #include "pms/core/tensor.hpp"
 
@@ -71,19 +77,21 @@ bool spin_until(Done&& done) noexcept {
 class ThreadPool {
  public:
   // threads >= 1 counts the calling thread; ThreadPool(1) behaves like Serial. If the system
-  // refuses a thread (std::thread throws: thread or memory limits), the pool keeps those it
-  // started and threads() says how many that makes; size workspaces by threads(). Built
-  // without exceptions, such a refusal ends the program inside std::thread.
-  explicit ThreadPool(int threads) {
+  // refuses a thread (thread or memory limits), the pool keeps those it started and threads()
+  // says how many that makes; size workspaces by threads(). With POSIX threads this needs no
+  // exceptions; elsewhere it relies on std::thread throwing (without exceptions it aborts).
+  explicit ThreadPool(int threads) noexcept {
     const int wanted = std::max(threads, 1);
-#if defined(__cpp_exceptions)
-    try {
-      start_workers(wanted);
-    } catch (...) {  // a joinable std::thread must not be destroyed: keep what started
+    if (wanted == 1) return;
+    workers_.reset(new (std::nothrow) Worker[static_cast<std::size_t>(wanted - 1)]);
+    if (!workers_) return;
+    for (int i = 1; i < wanted; ++i) {
+      Worker& w = workers_[static_cast<std::size_t>(i - 1)];
+      w.pool = this;
+      w.index = i;
+      if (!start(w)) break;
+      count_ = i + 1;
     }
-#else
-    start_workers(wanted);
-#endif
   }
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -94,7 +102,7 @@ class ThreadPool {
       generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
-    for (std::thread& t : workers_) t.join();
+    for (int i = 0; i < count_ - 1; ++i) join(workers_[static_cast<std::size_t>(i)]);
   }
 
   int threads() const noexcept { return count_; }
@@ -137,21 +145,47 @@ class ThreadPool {
     int chunks = 0;
   };
 
-  // count_ grows with each worker started, so it is right if a start throws.
-  void start_workers(int wanted) {
-    workers_.reserve(static_cast<std::size_t>(wanted - 1));
-    for (int i = 1; i < wanted; ++i) {
-      workers_.emplace_back([this, i] { worker_loop(i); });
-      count_ = i + 1;
-    }
+  struct Worker {
+    ThreadPool* pool = nullptr;
+    int index = 0;  // its chunk, 1..threads()-1
+#if defined(PMS_THREAD_POOL_PTHREADS)
+    pthread_t thread{};
+#else
+    std::thread thread;
+#endif
+  };
+
+  static void* worker_entry(void* worker) noexcept {
+    Worker& w = *static_cast<Worker*>(worker);
+    w.pool->worker_loop(w.index);
+    return nullptr;
   }
+
+#if defined(PMS_THREAD_POOL_PTHREADS)
+  static bool start(Worker& w) noexcept { return pthread_create(&w.thread, nullptr, &worker_entry, &w) == 0; }
+  static void join(Worker& w) noexcept { pthread_join(w.thread, nullptr); }
+#else
+  static bool start(Worker& w) noexcept {
+#if defined(__cpp_exceptions)
+    try {
+      w.thread = std::thread(&worker_entry, &w);
+    } catch (...) {
+      return false;
+    }
+#else
+    w.thread = std::thread(&worker_entry, &w);
+#endif
+    return true;
+  }
+  static void join(Worker& w) noexcept { w.thread.join(); }
+#endif
 
   static void run_chunk(const Job& job, int i) noexcept {
     const RowRange r{job.rows * i / job.chunks, job.rows * (i + 1) / job.chunks};
     job.call(job.context, r, i);
   }
 
-  void worker_loop(int index) {
+  void worker_loop(int index) noexcept {
     std::uint64_t seen = 0;
     for (;;) {
       if (!spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; })) {
@@ -178,8 +212,8 @@ class ThreadPool {
     }
   }
 
-  int count_ = 1;
-  std::vector<std::thread> workers_;
+  int count_ = 1;                      // calling thread + workers started
+  std::unique_ptr<Worker[]> workers_;  // threads() - 1 of them started
   std::mutex caller_mutex_;  // held by the thread whose call the workers run
   std::mutex mutex_;
   std::condition_variable wake_;
