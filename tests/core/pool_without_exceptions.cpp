@@ -1,12 +1,11 @@
 // ThreadPool built without exceptions (as firmware is): when the system refuses threads, the
 // pool runs with those it got instead of aborting. Exit 0: pass, 1: fail, 77: skipped (the
 // address-space limit is not enforced here, as under qemu-user).
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <atomic>
+#include <cstddef>
 #include <cstdio>
 
+#include "address_space_limit.hpp"
 #include "pms/core/parallel.hpp"
 
 #if defined(__cpp_exceptions)
@@ -14,25 +13,15 @@
 #endif
 
 int main() {
-  rlimit old{};
-  if (getrlimit(RLIMIT_AS, &old) != 0) return std::puts("getrlimit failed"), 1;
-  long pages = 0;
-  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(f, "%ld", &pages) != 1) pages = 0;
-    std::fclose(f);
-  }
-  if (pages <= 0) return std::puts("cannot read /proc/self/statm"), 1;
   // Room for the first worker's stack (8 MiB by default), not for 63 of them.
-  rlimit tight = old;
-  tight.rlim_cur = static_cast<rlim_t>(pages) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE)) + (12u << 20);
-  if (old.rlim_cur != RLIM_INFINITY && old.rlim_cur < tight.rlim_cur) tight.rlim_cur = old.rlim_cur;
-  if (setrlimit(RLIMIT_AS, &tight) != 0) return std::puts("setrlimit failed"), 1;
+  pms::test::AddressSpaceLimit limit(std::size_t{12} << 20);
+  if (!limit.active()) return std::puts("could not lower the address-space limit"), 1;
 
   int started = 0, wrong_rows = 0;
   {
     pms::ThreadPool pool(64);
     started = pool.threads();
-    setrlimit(RLIMIT_AS, &old);
+    if (!limit.restore()) return std::puts("could not restore the address-space limit"), 1;
     std::atomic<int> covered[100] = {};
     pool.for_chunks(100, [&](pms::RowRange r, int) {
       for (int y = r.begin; y < r.end; ++y) covered[y].fetch_add(1);

@@ -6,16 +6,15 @@
 
 #include <array>
 #include <atomic>
-#include <cstdio>
+#include <cstddef>
 #include <thread>
 #include <vector>
 
-#if defined(__linux__)
-#include <sys/resource.h>
-#include <unistd.h>
-#endif
-
 #include "pms/core/parallel.hpp"
+
+#if defined(__linux__)
+#include "address_space_limit.hpp"
+#endif
 
 namespace {
 
@@ -88,26 +87,14 @@ TEST_CASE("ThreadPool: calls with idle workers and full calls in quick successio
 
 #if defined(__linux__) && defined(__cpp_exceptions)
 TEST_CASE("ThreadPool keeps the threads it could start when the system refuses more") {
-  // An address-space limit a little above what the process maps now leaves room for the
-  // first worker's stack (8 MiB by default) but not for many more.
-  rlimit old{};
-  REQUIRE(getrlimit(RLIMIT_AS, &old) == 0);
-  long pages = 0;
-  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(f, "%ld", &pages) != 1) pages = 0;
-    std::fclose(f);
-  }
-  REQUIRE(pages > 0);
-  const rlim_t mapped = static_cast<rlim_t>(pages) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE));
-  rlimit tight = old;
-  tight.rlim_cur = mapped + (12u << 20);
-  if (old.rlim_cur != RLIM_INFINITY && old.rlim_cur < tight.rlim_cur) tight.rlim_cur = old.rlim_cur;
-  REQUIRE(setrlimit(RLIMIT_AS, &tight) == 0);
+  // Room for the first worker's stack (8 MiB by default), not for many more.
+  pms::test::AddressSpaceLimit limit(std::size_t{12} << 20);
+  REQUIRE(limit.active());
   int started = 0;
   {
     ThreadPool pool(64);  // would need about 500 MiB of stacks
     started = pool.threads();
-    REQUIRE(setrlimit(RLIMIT_AS, &old) == 0);
+    REQUIRE(limit.restore());
     std::vector<std::atomic<int>> covered(100);
     pool.for_chunks(100, [&](RowRange r, int) {
       for (int y = r.begin; y < r.end; ++y) covered[y].fetch_add(1);
