@@ -1,12 +1,12 @@
 // bench/layer_shapes.hpp: every kernel-level layer of Tiny and Base at a given input size,
-// derived from the variant descriptions in pms/model/variants.hpp (never typed by hand).
-// One list drives the kernel microbenchmarks; tests may sweep it too.
+// read off the variant's plan (pms/model/plan.hpp; never typed by hand). One list drives the
+// kernel microbenchmarks; tests may sweep it too.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "pms/model/variants.hpp"
+#include "pms/model/plan.hpp"
 
 namespace pms::bench {
 
@@ -46,47 +46,50 @@ inline void add_sea_stage(std::vector<LayerShape>& out, const std::string& stage
   out.push_back({LayerKind::depthwise, p + "mlp.dwconv", h, w, s.mlp_hidden(), s.mlp_hidden(), 3, 1, "relu6"});
   out.push_back({LayerKind::pointwise, p + "mlp.fc2", h, w, s.mlp_hidden(), s.dim});
 }
+
+template <std::size_t N>
+void add_mv3_stage(std::vector<LayerShape>& out, const std::string& stage, const MV3StageSpec<N>& spec, const StagePlan<N>& plan) {
+  Shape in = plan.in;
+  for (std::size_t i = 0; i < N; ++i) {
+    const MV3BlockSpec& b = spec.blocks[i];
+    const Shape o = plan.blocks[i];
+    const std::string p = "backbone." + stage + ".blocks." + std::to_string(i) + ".";
+    out.push_back({LayerKind::pointwise, p + "expand_conv", in.height, in.width, b.in, b.expand, 1, 1, act_name(b.act)});
+    out.push_back({LayerKind::depthwise, p + "bottleneck_conv", in.height, in.width, b.expand, b.expand, b.kernel, b.stride, act_name(b.act)});
+    if (b.se) out.push_back({LayerKind::squeeze_excite, p + "mid_se", o.height, o.width, b.expand, b.se_channels()});
+    out.push_back({LayerKind::pointwise, p + "linear_conv", o.height, o.width, b.expand, b.out});
+    in = o;
+  }
+}
 }  // namespace detail
 
 template <class V>
 std::vector<LayerShape> layer_shapes(int height, int width, int num_classes) {
+  const Plan<V> plan = make_plan<V>(height, width, num_classes);
   std::vector<LayerShape> out;
-  int h = conv_out_extent(height, 2), w = conv_out_extent(width, 2);
   out.push_back({LayerKind::stem, "backbone.smb1.conv", height, width, 3, V::stem_channels, 3, 2, "hswish"});
-  int h8 = 0, w8 = 0, h16 = 0, w16 = 0;
-  for (const MV3BlockSpec& b : V::blocks) {
-    const std::string p = "backbone.smb" + std::to_string(b.stage) + ".blocks." + std::to_string(b.index) + ".";
-    const int oh = conv_out_extent(h, b.stride), ow = conv_out_extent(w, b.stride);
-    out.push_back({LayerKind::pointwise, p + "expand_conv", h, w, b.in, b.expand, 1, 1, detail::act_name(b.act)});
-    out.push_back({LayerKind::depthwise, p + "bottleneck_conv", h, w, b.expand, b.expand, b.kernel, b.stride, detail::act_name(b.act)});
-    if (b.se) out.push_back({LayerKind::squeeze_excite, p + "mid_se", oh, ow, b.expand, b.se_channels()});
-    out.push_back({LayerKind::pointwise, p + "linear_conv", oh, ow, b.expand, b.out});
-    h = oh, w = ow;
-    if (b.stage == 2 && b.index == 1) h8 = h, w8 = w;
-    if (b.stage == 3 && b.index == 1) {
-      detail::add_sea_stage(out, "trans1", V::trans1, h, w);
-      h16 = h, w16 = w;
-    }
-    if (b.stage == 4 && b.index == 1) detail::add_sea_stage(out, "trans2", V::trans2, h, w);
-  }
-  const int h32 = h, w32 = w;
-  constexpr int a = V::aam_channels;
-  constexpr int c8 = BackboneOutputs<V>::x8, c16 = BackboneOutputs<V>::x16, c32 = BackboneOutputs<V>::x32;
-  int lh = 0, lw = 0;  // low-res logits size
-  // The AAM as layers/aam.hpp runs it: the x16 and x32 convs at their own resolution, their
+  detail::add_mv3_stage(out, "smb1", V::smb1, plan.smb1);
+  detail::add_mv3_stage(out, "smb2", V::smb2, plan.smb2);
+  detail::add_mv3_stage(out, "smb3", V::smb3, plan.smb3);
+  detail::add_sea_stage(out, "trans1", V::trans1, plan.x16.height, plan.x16.width);
+  detail::add_mv3_stage(out, "smb4", V::smb4, plan.smb4);
+  detail::add_sea_stage(out, "trans2", V::trans2, plan.x32.height, plan.x32.width);
+  const int h8 = plan.x8.height, w8 = plan.x8.width, h16 = plan.x16.height, w16 = plan.x16.width;
+  const int h32 = plan.x32.height, w32 = plan.x32.width;
+  constexpr int a = V::aam.channels, c8 = V::aam.x8, c16 = V::aam.x16, c32 = V::aam.x32;
+  const int lh = plan.logits.height, lw = plan.logits.width;
+  // The AAM as layers/aam_head.hpp runs it: the x16 and x32 convs at their own resolution, their
   // outputs sampled bilinearly inside the combine (no resize layer of their own).
-  if constexpr (V::aam == AamKind::sum_all_at_x16) {
-    const int fh = h8 / 2, fw = w8 / 2;
+  if constexpr (V::aam.kind == AamKind::sum_all_at_x16) {
+    const int fh = lh, fw = lw;
     out.push_back({LayerKind::avg_pool2x2, "backbone.inj_module[x8 half]", h8, w8, c8, c8});
     out.push_back({LayerKind::pointwise, "backbone.inj_module.x8", fh, fw, c8, 2 * a});
     out.push_back({LayerKind::pointwise, "backbone.inj_module.x16", h16, w16, c16, 2 * a});
     out.push_back({LayerKind::pointwise, "backbone.inj_module.x32", h32, w32, c32, 2 * a});
-    lh = fh, lw = fw;
   } else {
     out.push_back({LayerKind::pointwise, "backbone.inj_module.x8", h8, w8, c8, a});
     out.push_back({LayerKind::pointwise, "backbone.inj_module.x16", h16, w16, c16, a});
     out.push_back({LayerKind::pointwise, "backbone.inj_module.x32", h32, w32, c32, 2 * a});
-    lh = h8, lw = w8;
   }
   out.push_back({LayerKind::depthwise, "decode_head.linear_fuse", lh, lw, a, a, 1, 1, "relu"});
   out.push_back({LayerKind::pointwise, "decode_head.conv_seg", lh, lw, a, num_classes});

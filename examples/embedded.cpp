@@ -103,12 +103,12 @@ using Model = pms::MobileSeg<pms::Tiny>;
 constexpr int kHeight = 56, kWidth = 72, kClasses = 11;
 
 // segment() needs workspace_size(...); self_test() additionally keeps its own h*w label
-// map at the end (self_test_workspace_size()), rounded to the 64-byte buffer alignment.
+// map at the end (self_test_workspace_size()). Any alignment works.
 constexpr std::size_t kSegmentBytes = Model::workspace_size({kHeight, kWidth, kClasses});
-constexpr std::size_t kWorkspaceBytes = kSegmentBytes + (static_cast<std::size_t>(kHeight) * kWidth + 63) / 64 * 64;
+constexpr std::size_t kWorkspaceBytes = kSegmentBytes + static_cast<std::size_t>(kHeight) * kWidth;
 static_assert(kSegmentBytes > 0, "workspace_size is a constant expression");
 
-alignas(64) std::byte workspace[kWorkspaceBytes];
+std::byte workspace[kWorkspaceBytes];
 Model model;  // a few KB of tensor views into the weights
 std::uint8_t labels[kHeight * kWidth];
 

@@ -30,6 +30,7 @@
 #include <system_error>
 #include <vector>
 
+#include <pms/core/thread_pool.hpp>
 #include <pms/mobileseg.hpp>
 
 #include "common/cli.hpp"

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include <pms/core/thread_pool.hpp>
 #include <pms/mobileseg.hpp>
 
 #include "common/cli.hpp"

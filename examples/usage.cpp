@@ -23,13 +23,11 @@ int main(int argc, char** argv) {
   if (pms::Status s = model.load({bytes, raw.size()}); s != pms::Status::ok)
     return std::fprintf(stderr, "weights: %s\n", pms::describe(s)), 1;
 
-  std::vector<std::byte> workspace(model.workspace_size(height, width) + 64);
-  std::span<std::byte> ws(workspace);
-  ws = ws.subspan((64 - reinterpret_cast<std::uintptr_t>(ws.data()) % 64) % 64);  // 64-byte aligned
+  std::vector<std::byte> workspace(model.workspace_size(height, width));  // any alignment
 
   std::vector<std::uint8_t> labels(height * width);  // one class id per pixel
   pms::ImageView image{rgb.data(), height, width, width * 3, pms::PixelFormat::rgb};
-  pms::Status s = model.segment(image, ws, pms::LabelMap<std::uint8_t>{labels.data(), height, width, width});
+  pms::Status s = model.segment(image, workspace, pms::LabelMap<std::uint8_t>{labels.data(), height, width, width});
   // --8<-- [end:usage]
 
   std::printf("%s: label of the centre pixel %d\n", pms::describe(s), labels[height / 2 * width + width / 2]);

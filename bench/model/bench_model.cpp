@@ -2,8 +2,9 @@
 //
 //   build/bench/bench_model [--benchmark_filter=...]
 //
-// Layers are reached through Network<V>::get<I>() and named by PaddleSeg module path
-// (stage and block); each reports GFLOP/s from the MACs of bench/layer_shapes.hpp. The whole
+// Layers are the network's named stages (each MV3 block on its own) on random inputs of the
+// shapes the plan gives at 512x512, named by PaddleSeg module path; each reports GFLOP/s from
+// the MACs of bench/layer_shapes.hpp. The whole
 // model runs the body (image -> low-res logits) and the full path to labels (VIM and exact).
 // Weights: PMS_BENCH_WEIGHTS_TINY / _BASE (environment) or the compiled-in defaults: the
 // random 150-class weights the test build generates, else the shipped CamVid (11-class) ones.
@@ -19,6 +20,7 @@
 
 #include "layer_shapes.hpp"
 #include "pms/core/page_buffer.hpp"
+#include "pms/core/thread_pool.hpp"
 #include "pms/mobileseg.hpp"
 
 namespace {
@@ -78,79 +80,129 @@ void set_flops(benchmark::State& state, double mac) {
   state.counters["FLOP/s"] = benchmark::Counter(2 * mac * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
-// One network layer, forward over random inputs of its real 512x512 shape.
-template <class V, std::size_t I>
-void bm_layer(benchmark::State& state) {
+// The network's MV3 stage number Stage (1-4) and its plan.
+template <class V, int Stage>
+const auto& member_stage(const Network<V>& n) {
+  if constexpr (Stage == 1) return n.smb1;
+  else if constexpr (Stage == 2) return n.smb2;
+  else if constexpr (Stage == 3) return n.smb3;
+  else return n.smb4;
+}
+template <class V, int Stage>
+const auto& plan_stage(const Plan<V>& p) {
+  if constexpr (Stage == 1) return p.smb1;
+  else if constexpr (Stage == 2) return p.smb2;
+  else if constexpr (Stage == 3) return p.smb3;
+  else return p.smb4;
+}
+
+// What a layer benchmark runs on: the model, a workspace arena and random tensors.
+template <class V>
+struct LayerBench {
   const MobileSeg<V>* m = model<V>();
-  if (m == nullptr) return state.SkipWithError("weights not found");
-  const auto& net = m->network();
-  const auto& layer = net.template get<I>();
-  using L = std::remove_cvref_t<decltype(layer)>;
-  const FeatureSizes s = Network<V>::sizes(kSide, kSide);
-  const int k = m->num_classes();
-  PageBuffer ws(MobileSeg<V>::workspace_size({kSide, kSide, k}));
-  if (!ws.allocated()) return state.SkipWithError("out of memory");
-  Arena arena(ws.data(), ws.size());
+  Plan<V> plan = make_plan<V>(kSide, kSide, m != nullptr ? m->num_classes() : 1);
+  PageBuffer ws{MobileSeg<V>::workspace_size({kSide, kSide, plan.logits.channels})};
+  Arena arena{ws.data(), ws.size()};
   Serial serial;
   RunContext<Serial> ctx{arena, serial, true};
-  auto random = [&](int h, int w, int c) {
-    TensorView t = arena.tensor(h, w, c);
-    std::mt19937 g(static_cast<unsigned>(I));
+
+  bool ready(benchmark::State& state) {
+    if (m == nullptr) return state.SkipWithError("weights not found"), false;
+    if (!ws.allocated()) return state.SkipWithError("out of memory"), false;
+    return true;
+  }
+  TensorView random(Shape s) {
+    TensorView t = arena.tensor(s.height, s.width, s.channels);
+    std::mt19937 g(7);
     std::uniform_real_distribution<float> u(-1, 1);
     for (std::size_t i = 0; i < t.size(); ++i) t.data[i] = u(g);
     return t;
-  };
-  std::string prefix;
-  int repeat = 1;
-  double extra_macs = 0;
-  if constexpr (I == 0) {
-    const auto img = test_image(kSide, kSide);
-    TensorView out = arena.tensor(s.stem_h, s.stem_w, V::stem_channels);
-    const ImageView image{img.data(), kSide, kSide, kSide * 3, PixelFormat::rgb};
-    for (auto _ : state) layer.forward(ctx, image, m->normalization(), out);
-    prefix = "backbone.smb1.conv";
-  } else if constexpr (requires { L::stage; }) {
-    const int h = L::stage == 1 ? s.h16 : s.h32, w = L::stage == 1 ? s.w16 : s.w32;
-    TensorView x = random(h, w, L::spec.dim);
-    for (auto _ : state) layer.forward(ctx, x);  // x drifts; the work does not depend on values
-    prefix = "backbone.trans" + std::to_string(L::stage) + ".";
-    repeat = L::spec.depth;
-  } else if constexpr (requires { L::spec.expand; }) {
-    constexpr MV3BlockSpec b = L::spec;
-    int h = s.stem_h, w = s.stem_w;
-    for (const MV3BlockSpec& p : V::blocks) {
-      if (p.stage == b.stage && p.index == b.index) break;
-      h = conv_out_extent(h, p.stride), w = conv_out_extent(w, p.stride);
-    }
-    TensorView in = random(h, w, b.in);
-    TensorView out = arena.tensor(L::out_extent(h), L::out_extent(w), b.out);
-    for (auto _ : state) layer.forward(ctx, in, out);
-    prefix = "backbone.smb" + std::to_string(b.stage) + ".blocks." + std::to_string(b.index) + ".";
-  } else if constexpr (I == Network<V>::aam_index) {
-    TensorView x8 = random(s.h8, s.w8, BackboneOutputs<V>::x8);
-    TensorView x16 = random(s.h16, s.w16, BackboneOutputs<V>::x16);
-    TensorView x32 = random(s.h32, s.w32, BackboneOutputs<V>::x32);
-    TensorView logits = arena.tensor(s.logits_h, s.logits_w, k);
-    for (auto _ : state) layer.forward(ctx, x8, x16, x32, net.template get<Network<V>::head_index>(), logits);
-    prefix = "backbone.inj_module";
-    extra_macs = macs_of<V>("decode_head.conv_seg", 1, k);  // the AAM runs the head's classifier
-  } else {
-    // The classifier on its own (in the network the AAM layer runs it on its row tiles).
-    TensorView fused = random(s.logits_h, s.logits_w, V::aam_channels);
-    TensorView logits = arena.tensor(s.logits_h, s.logits_w, k);
-    for (auto _ : state) layer.classify(fused, logits);
-    prefix = "decode_head.conv_seg";
   }
-  state.SetLabel(prefix);
-  set_flops<V>(state, macs_of<V>(prefix, repeat, k) + extra_macs);
+  // Reports GFLOP/s from the MACs of the layer shapes named `prefix`, counted `repeat` times.
+  void report(benchmark::State& state, const std::string& prefix, int repeat = 1, double extra_macs = 0) {
+    state.SetLabel(prefix);
+    set_flops<V>(state, macs_of<V>(prefix, repeat, plan.logits.channels) + extra_macs);
+  }
+};
+
+// One MV3 block (block I of a stage) on random inputs of its real 512x512 shape.
+template <class V, int Stage, std::size_t I>
+void bm_mv3_block(benchmark::State& state, const std::string& stage_name) {
+  LayerBench<V> b;
+  if (!b.ready(state)) return;
+  const auto& stage = member_stage<V, Stage>(b.m->network());
+  const auto& plan = plan_stage<V, Stage>(b.plan);
+  TensorView in = b.random(I == 0 ? plan.in : plan.blocks[I - 1]);
+  TensorView out = b.arena.tensor(plan.blocks[I].height, plan.blocks[I].width, plan.blocks[I].channels);
+  for (auto _ : state) stage.template block<I>().forward(b.ctx, in, out);
+  b.report(state, "backbone." + stage_name + ".blocks." + std::to_string(I) + ".");
 }
 
-template <class V, std::size_t... I>
-void register_layers(std::index_sequence<I...>) {
-  const char* v = V::name;
-  (benchmark::RegisterBenchmark((std::string("layer/") + v + "/" + std::to_string(I)).c_str(), bm_layer<V, I>)
+template <class V>
+void bm_stem(benchmark::State& state) {
+  LayerBench<V> b;
+  if (!b.ready(state)) return;
+  const auto img = test_image(kSide, kSide);
+  TensorView out = b.arena.tensor(b.plan.stem.height, b.plan.stem.width, b.plan.stem.channels);
+  const ImageView image{img.data(), kSide, kSide, kSide * 3, PixelFormat::rgb};
+  for (auto _ : state) b.m->network().stem.forward(b.ctx, image, b.m->normalization(), out);
+  b.report(state, "backbone.smb1.conv");
+}
+
+template <class V, int Trans>
+void bm_sea_stage(benchmark::State& state) {
+  LayerBench<V> b;
+  if (!b.ready(state)) return;
+  const auto& stage = [&]() -> const auto& {
+    if constexpr (Trans == 1) return b.m->network().trans1;
+    else return b.m->network().trans2;
+  }();
+  TensorView x = b.random(Trans == 1 ? b.plan.x16 : b.plan.x32);
+  for (auto _ : state) stage.forward(b.ctx, x);  // x drifts; the work does not depend on values
+  b.report(state, "backbone.trans" + std::to_string(Trans) + ".", stage.spec.depth);
+}
+
+template <class V>
+void bm_aam_head(benchmark::State& state) {
+  LayerBench<V> b;
+  if (!b.ready(state)) return;
+  TensorView x8 = b.random(b.plan.x8), x16 = b.random(b.plan.x16), x32 = b.random(b.plan.x32);
+  TensorView logits = b.arena.tensor(b.plan.logits.height, b.plan.logits.width, b.plan.logits.channels);
+  for (auto _ : state) b.m->network().aam_head.forward(b.ctx, x8, x16, x32, logits);
+  b.report(state, "backbone.inj_module", 1, macs_of<V>("decode_head.conv_seg", 1, b.plan.logits.channels));
+}
+
+// The classifier on its own (in the network the AAM + head layer runs it on its row tiles).
+template <class V>
+void bm_classifier(benchmark::State& state) {
+  LayerBench<V> b;
+  if (!b.ready(state)) return;
+  TensorView fused = b.random({b.plan.logits.height, b.plan.logits.width, V::aam.channels});
+  TensorView logits = b.arena.tensor(b.plan.logits.height, b.plan.logits.width, b.plan.logits.channels);
+  for (auto _ : state) b.m->network().aam_head.classify(fused, logits);
+  b.report(state, "decode_head.conv_seg");
+}
+
+template <class V, int Stage, std::size_t... I>
+void register_stage(const std::string& stage_name, std::index_sequence<I...>) {
+  (benchmark::RegisterBenchmark(("layer/" + std::string(V::name) + "/backbone." + stage_name + ".blocks." + std::to_string(I)).c_str(),
+                                [stage_name](benchmark::State& st) { bm_mv3_block<V, Stage, I>(st, stage_name); })
        ->Unit(benchmark::kMicrosecond),
    ...);
+}
+
+template <class V>
+void register_layers() {
+  const std::string v = std::string("layer/") + V::name + "/";
+  benchmark::RegisterBenchmark((v + "backbone.smb1.conv").c_str(), bm_stem<V>)->Unit(benchmark::kMicrosecond);
+  register_stage<V, 1>("smb1", std::make_index_sequence<V::smb1.size()>{});
+  register_stage<V, 2>("smb2", std::make_index_sequence<V::smb2.size()>{});
+  register_stage<V, 3>("smb3", std::make_index_sequence<V::smb3.size()>{});
+  benchmark::RegisterBenchmark((v + "backbone.trans1").c_str(), bm_sea_stage<V, 1>)->Unit(benchmark::kMicrosecond);
+  register_stage<V, 4>("smb4", std::make_index_sequence<V::smb4.size()>{});
+  benchmark::RegisterBenchmark((v + "backbone.trans2").c_str(), bm_sea_stage<V, 2>)->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark((v + "aam_head").c_str(), bm_aam_head<V>)->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark((v + "decode_head.conv_seg").c_str(), bm_classifier<V>)->Unit(benchmark::kMicrosecond);
 }
 
 enum class Job { body, labels_vim, labels_exact };
@@ -199,8 +251,8 @@ void register_model() {
 int main(int argc, char** argv) {
   register_model<Tiny>();
   register_model<Base>();
-  register_layers<Tiny>(std::make_index_sequence<Network<Tiny>::layer_count>{});
-  register_layers<Base>(std::make_index_sequence<Network<Base>::layer_count>{});
+  register_layers<Tiny>();
+  register_layers<Base>();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

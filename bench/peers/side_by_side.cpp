@@ -40,6 +40,7 @@
 #include <vector>
 
 #include <pms/core/page_buffer.hpp>
+#include <pms/core/thread_pool.hpp>
 #include <pms/mobileseg.hpp>
 
 namespace {

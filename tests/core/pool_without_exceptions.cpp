@@ -6,7 +6,7 @@
 #include <cstdio>
 
 #include "address_space_limit.hpp"
-#include "pms/core/parallel.hpp"
+#include "pms/core/thread_pool.hpp"
 
 #if defined(__cpp_exceptions)
 #error "build this test with -fno-exceptions"

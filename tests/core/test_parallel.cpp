@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "pms/core/parallel.hpp"
+#include "pms/core/thread_pool.hpp"
 
 #if defined(__linux__)
 #include "address_space_limit.hpp"

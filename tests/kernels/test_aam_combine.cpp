@@ -89,8 +89,11 @@ void check_combine(bool sum_all, const Case& k, std::uint64_t salt) {
   OwnedTensor rows(h, w, c), tile(2, w, c);
   for (int y0 = 0; y0 < h; y0 += 2) {
     const int n = std::min(2, h - y0);
-    kernels::aam_combine_head_rows(in, head, [&](int y) { return tile.view.row(y - y0); }, tile.view.stride, {y0, y0 + n},
-                                   scratch.data());
+    const auto tile_row = [&](int y) { return tile.view.row(y - y0); };
+    if (sum_all)
+      kernels::aam_combine_head_rows<true>(in, head, tile_row, tile.view.stride, {y0, y0 + n}, scratch.data());
+    else
+      kernels::aam_combine_head_rows<false>(in, head, tile_row, tile.view.stride, {y0, y0 + n}, scratch.data());
     std::memcpy(rows.view.row(y0), tile.view.data, static_cast<std::size_t>(n) * w * tile.view.stride * sizeof(float));
   }
   CHECK_MESSAGE(std::memcmp(rows.view.data, out.view.data, out.view.size() * sizeof(float)) == 0,

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "model_test_support.hpp"
+#include "pms/core/thread_pool.hpp"
 #include "pms/mobileseg.hpp"
 
 #ifdef PMS_GOLDEN_WEIGHTS_DIR

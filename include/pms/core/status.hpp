@@ -28,7 +28,7 @@ enum class [[nodiscard]] Status : std::uint8_t {
   image_too_large,    // above kMaxImageSide, or sizes overflow
   bad_row_stride,     // row stride smaller than width * bytes per pixel
   workspace_too_small,
-  workspace_misaligned,
+  workspace_misaligned,  // no longer returned: any workspace alignment works (kept for stable numbers)
   bad_argument,       // any other invalid argument (null pointer, bad thread count, ...)
   // weights file (pms/io), added after the inference values to keep existing numbers
   corrupt_header,     // header fields inconsistent (sizes, offsets, variant id, mean/std)

@@ -46,8 +46,8 @@ struct GridSampling {
 };
 
 struct AamInputs {
-  ConstTensorView e8, v8;    // at the output size (Base: v8.data == nullptr)
-  ConstTensorView e16, v16;  // at the x16 grid, sampled by at16 (Base: e16.data == nullptr)
+  ConstTensorView e8, v8;    // at the output size (v8: Tiny only)
+  ConstTensorView e16, v16;  // at the x16 grid, sampled by at16 (e16: Tiny only)
   ConstTensorView e32, s32;  // at the x32 grid, sampled by at32; s32 = sigmoid(vote of x32)
   GridSampling at16, at32;
 };
@@ -184,42 +184,39 @@ constexpr std::size_t aam_combine_scratch_floats(const AamInputs& in) noexcept {
 
 // Output rows `rows` of the output grid (e8's size): row y is written at out_row(y), its
 // pixels out_stride = P(256) floats apart, so a caller can keep a few rows in a small tile.
+// SumAll: Tiny's form (v8 and e16 used); else Base's (they are not read).
 // scratch: aam_combine_scratch_floats(in) floats.
-template <class OutRow>
+template <bool SumAll, class OutRow>
 void aam_combine_head_rows(const AamInputs& in, const HeadAffine& head, OutRow&& out_row, int out_stride, RowRange rows,
                            float* scratch) noexcept {
-  const bool sum_all = in.e16.data != nullptr;
   [[maybe_unused]] const int h = in.e8.height, w = in.e8.width;  // the asserts only
   PMS_ASSERT(rows.begin >= 0 && rows.end <= h && out_stride == padded_channels(in.e8.channels));
   PMS_ASSERT(in.at16.y.in == in.v16.height && in.at16.x.in == in.v16.width);
   PMS_ASSERT(in.at32.y.in == in.e32.height && in.at32.x.in == in.e32.width);
   PMS_ASSERT(in.at16.y.out == h && in.at16.x.out == w);
   PMS_ASSERT(in.at32.y.out == h && in.at32.x.out == w);
-  PMS_ASSERT(in.e32.stride == in.s32.stride && (!sum_all || in.e16.stride == in.v16.stride));
+  PMS_ASSERT(in.e32.stride == in.s32.stride && (!SumAll || in.e16.stride == in.v16.stride));
   const bool s16 = !in.at16.identity(), s32 = !in.at32.identity();
   PMS_ASSERT(scratch != nullptr || (!s16 && !s32));
   using namespace aam_detail;
-  auto run = [&]<bool SumAll, bool Sample16, bool Sample32>() {
+  auto run = [&]<bool Sample16, bool Sample32>() {
     combine_rows<SumAll, Sample16, Sample32>(in, head, out_row, out_stride, rows, scratch);
   };
-  if (sum_all) {
-    if (s16)
-      s32 ? run.template operator()<true, true, true>() : run.template operator()<true, true, false>();
-    else
-      s32 ? run.template operator()<true, false, true>() : run.template operator()<true, false, false>();
-  } else {
-    if (s16)
-      s32 ? run.template operator()<false, true, true>() : run.template operator()<false, true, false>();
-    else
-      s32 ? run.template operator()<false, false, true>() : run.template operator()<false, false, false>();
-  }
+  if (s16)
+    s32 ? run.template operator()<true, true>() : run.template operator()<true, false>();
+  else
+    s32 ? run.template operator()<false, true>() : run.template operator()<false, false>();
 }
 
 // Output rows `rows` of out, a tensor of the output grid's size (e8's).
 inline void aam_combine_head(const AamInputs& in, const HeadAffine& head, TensorView out, RowRange rows,
                              float* scratch) noexcept {
   PMS_ASSERT(in.e8.height == out.height && in.e8.width == out.width);
-  aam_combine_head_rows(in, head, [&](int y) { return out.row(y); }, out.stride, rows, scratch);
+  const auto out_row = [&](int y) { return out.row(y); };
+  if (in.e16.data != nullptr)
+    aam_combine_head_rows<true>(in, head, out_row, out.stride, rows, scratch);
+  else
+    aam_combine_head_rows<false>(in, head, out_row, out.stride, rows, scratch);
 }
 
 }  // namespace pms::inline PMS_ISA_NS::kernels

@@ -14,17 +14,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
-#include <type_traits>
 
 #include "pms/core/config.hpp"
+#include "pms/core/label_map.hpp"
 #include "pms/core/tensor.hpp"
 #include "pms/simd/simd.hpp"
 
 namespace pms::inline PMS_ISA_NS::kernels {
-
-template <class Label>
-inline constexpr bool is_label_type_v =
-    std::is_same_v<Label, std::uint8_t> || std::is_same_v<Label, std::uint16_t> || std::is_same_v<Label, std::int32_t>;
 
 namespace argmax_detail {
 

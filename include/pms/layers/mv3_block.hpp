@@ -1,4 +1,5 @@
-// pms/layers/mv3_block.hpp: the MobileNetV3 ResidualUnit (spec 4.1) and the stem.
+// pms/layers/mv3_block.hpp: the MobileNetV3 ResidualUnit (spec 4.1), its spec and its two
+// schedules.
 //
 // expand 1x1 + BN + act -> depthwise kxk/s + BN + act -> [squeeze-excite] -> linear 1x1 + BN
 // [+ input]. BN is folded into the weights; the SE channel scale is folded into a copy of the
@@ -8,49 +9,40 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <type_traits>
 
+#include "pms/core/extent.hpp"
 #include "pms/kernels/activation.hpp"
 #include "pms/kernels/depthwise_conv.hpp"
 #include "pms/kernels/pointwise_conv.hpp"
 #include "pms/kernels/squeeze_excite.hpp"
-#include "pms/kernels/stem_conv.hpp"
 #include "pms/layers/run_context.hpp"
 #include "pms/layers/weight_binder.hpp"
-#include "pms/model/variants.hpp"
+
+namespace pms {
+
+enum class BlockActivation : std::uint8_t { relu, hswish };
+
+// One ResidualUnit: expand 1x1 -> depthwise kxk/s -> [SE] -> linear 1x1 [+ input].
+struct MV3BlockSpec {
+  int in;      // input channels
+  int kernel;  // depthwise kernel size, 3 or 5
+  int expand;  // expanded channels
+  int out;     // output channels
+  bool se;     // squeeze-excite after the depthwise conv
+  BlockActivation act;
+  int stride;  // 1 or 2
+  constexpr bool residual() const noexcept { return stride == 1 && in == out; }
+  constexpr int se_channels() const noexcept { return expand / 4; }  // plain division, no rounding to 8
+};
+
+}  // namespace pms
 
 namespace pms::inline PMS_ISA_NS::layers {
 
-// Weights of a 1x1 conv as the converter packs them: [cin][P(cout)] and bias [P(cout)].
-inline kernels::PointwiseWeights bind_pointwise(WeightBinder& b, const TensorName& name, int cin, int cout) noexcept {
-  return {b.f32(name + ".weight", {cin, padded_channels(cout)}), b.f32(name + ".bias", {padded_channels(cout)}), cin, cout};
-}
-// Weights of a kxk depthwise conv: [k*k][P(c)] and bias [P(c)].
-inline kernels::DepthwiseWeights bind_depthwise(WeightBinder& b, const TensorName& name, int kernel, int channels) noexcept {
-  return {b.f32(name + ".weight", {kernel * kernel, padded_channels(channels)}), b.f32(name + ".bias", {padded_channels(channels)}),
-          channels};
-}
-
 template <BlockActivation A>
 using BlockAct = std::conditional_t<A == BlockActivation::relu, act::ReLU, act::HardSwish>;
-
-// conv3x3/2 3->16 + BN + Hardswish on the normalised image (`backbone.smb1.conv`).
-template <int Channels>
-struct Stem {
-  static constexpr int channels = Channels;
-  static_assert(Channels == 16, "The stem kernel is written for PP-MobileSeg's 16 stem channels.");
-  kernels::StemWeights weights{};
-
-  void bind(WeightBinder& b) noexcept {
-    const TensorName name("backbone.smb1.conv");
-    weights = {b.f32(name + ".weight", {9, 3, Channels}), b.f32(name + ".bias", {Channels})};
-  }
-
-  template <class Ctx>
-  constexpr void forward(Ctx& ctx, const ImageView& image, const Normalization& norm, TensorView out) const {
-    ctx.rows(out.height, [&](RowRange r) { kernels::stem_conv<act::HardSwish>(image, norm, weights, out, r); });
-  }
-};
 
 template <MV3BlockSpec S>
 struct MV3Block {
@@ -62,12 +54,8 @@ struct MV3Block {
   kernels::SqueezeExciteWeights se{};
   kernels::PointwiseWeights linear{};
 
-  static TensorName prefix() noexcept {
-    return TensorName("backbone.smb").append(S.stage).append(".blocks.").append(S.index).append(".");
-  }
-
-  void bind(WeightBinder& b) noexcept {
-    const TensorName p = prefix();
+  // p: the block's name with a trailing dot ("backbone.smb2.blocks.1.").
+  void bind(WeightBinder& b, const TensorName& p) noexcept {
     expand = bind_pointwise(b, p + "expand_conv", S.in, S.expand);
     depthwise = bind_depthwise(b, p + "bottleneck_conv", S.kernel, S.expand);
     if constexpr (S.se) {
@@ -99,7 +87,8 @@ struct MV3Block {
     return bytes >= kStreamMinBytes && !(many_rows_twice && bytes <= kWholeMaxBytes);
   }
 
-  // in: H x W x S.in; out: ceil(H/s) x ceil(W/s) x S.out (may not alias in).
+  // in: H x W x S.in; out: ceil(H/s) x ceil(W/s) x S.out (may not alias in). The schedule
+  // depends only on sizes and thread count; both give the same bits (tests/layers).
   template <class Ctx>
   constexpr void forward(Ctx& ctx, ConstTensorView in, TensorView out) const {
     if (streamed(in.height, in.width, ctx.exec.threads()))
@@ -108,36 +97,7 @@ struct MV3Block {
       forward_whole(ctx, in, out);
   }
 
- private:
-  kernels::PointwiseExtras linear_extras(ConstTensorView residual) const noexcept {
-    kernels::PointwiseExtras extras{};
-    if constexpr (S.residual()) extras.residual = residual;
-    return extras;
-  }
-
-  // Per-row channel sums of the filtered tensor, for the SE gate (see gated_linear).
-  template <class Ctx>
-  static constexpr float* row_sums_buffer(Ctx& ctx, int height) {
-    return S.se ? ctx.arena.floats(static_cast<std::size_t>(height) * padded_channels(S.expand)) : nullptr;
-  }
-
-  // With SE: the gate of `filtered` from its row sums (kernels::row_channel_sums, taken by
-  // the threads as they write its rows), then the linear conv with the gate folded into its
-  // weights.
-  template <class Ctx>
-  constexpr void gated_linear(Ctx& ctx, ConstTensorView filtered, const float* row_sums, ConstTensorView in, TensorView out) const {
-    const std::size_t mark = ctx.arena.mark();
-    float* gate = ctx.arena.floats(padded_channels(S.expand));
-    float* se_scratch = ctx.arena.floats(kernels::squeeze_excite_scratch_floats(S.expand, S.se_channels()));
-    float* scaled = ctx.arena.floats(static_cast<std::size_t>(S.expand) * padded_channels(S.out));
-    ctx.once([&] {
-      kernels::squeeze_excite_gate_from_row_sums(row_sums, filtered.height, filtered.width, se, gate, se_scratch);
-    });
-    ctx.rows(S.expand, [&](RowRange r) { kernels::scale_input_channels(linear, gate, scaled, r); });
-    const kernels::PointwiseWeights gated{scaled, linear.bias, linear.cin, linear.cout};
-    ctx.rows(out.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(filtered, gated, out, r, linear_extras(in)); });
-    ctx.arena.release(mark);
-  }
+  // The two schedules forward() chooses between (public for the tests that pin them together).
 
   // Layer by layer: the expanded and filtered tensors exist whole.
   template <class Ctx>
@@ -209,6 +169,37 @@ struct MV3Block {
       }
     });
     if constexpr (S.se) gated_linear(ctx, filtered, row_sums, in, out);
+    ctx.arena.release(mark);
+  }
+
+ private:
+  kernels::PointwiseExtras linear_extras(ConstTensorView residual) const noexcept {
+    kernels::PointwiseExtras extras{};
+    if constexpr (S.residual()) extras.residual = residual;
+    return extras;
+  }
+
+  // Per-row channel sums of the filtered tensor, for the SE gate (see gated_linear).
+  template <class Ctx>
+  static constexpr float* row_sums_buffer(Ctx& ctx, int height) {
+    return S.se ? ctx.arena.floats(static_cast<std::size_t>(height) * padded_channels(S.expand)) : nullptr;
+  }
+
+  // With SE: the gate of `filtered` from its row sums (kernels::row_channel_sums, taken by
+  // the threads as they write its rows), then the linear conv with the gate folded into its
+  // weights.
+  template <class Ctx>
+  constexpr void gated_linear(Ctx& ctx, ConstTensorView filtered, const float* row_sums, ConstTensorView in, TensorView out) const {
+    const std::size_t mark = ctx.arena.mark();
+    float* gate = ctx.arena.floats(padded_channels(S.expand));
+    float* se_scratch = ctx.arena.floats(kernels::squeeze_excite_scratch_floats(S.expand, S.se_channels()));
+    float* scaled = ctx.arena.floats(static_cast<std::size_t>(S.expand) * padded_channels(S.out));
+    ctx.once([&] {
+      kernels::squeeze_excite_gate_from_row_sums(row_sums, filtered.height, filtered.width, se, gate, se_scratch);
+    });
+    ctx.rows(S.expand, [&](RowRange r) { kernels::scale_input_channels(linear, gate, scaled, r); });
+    const kernels::PointwiseWeights gated{scaled, linear.bias, linear.cin, linear.cout};
+    ctx.rows(out.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(filtered, gated, out, r, linear_extras(in)); });
     ctx.arena.release(mark);
   }
 };

@@ -7,7 +7,7 @@
 #pragma once
 
 #include "pms/core/arena.hpp"
-#include "pms/core/parallel.hpp"
+#include "pms/core/executor.hpp"
 
 namespace pms {
 

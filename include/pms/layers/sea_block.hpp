@@ -1,4 +1,5 @@
-// pms/layers/sea_block.hpp: a strided SEA transformer block (spec 5.2, 5.3) and a stage of them.
+// pms/layers/sea_block.hpp: a strided SEA transformer block (spec 5.2, 5.3), a stage of them,
+// and the stage's spec.
 //
 // x (H0 x W0 x C) is updated in place:
 //   s = BN(dw3x3/2(x) + b)                                  H x W x C, H = ceil(H0/2)
@@ -13,16 +14,34 @@
 
 #include <array>
 
+#include "pms/core/extent.hpp"
 #include "pms/kernels/activation.hpp"
 #include "pms/kernels/axial_attention.hpp"
 #include "pms/kernels/depthwise_conv.hpp"
 #include "pms/kernels/eltwise.hpp"
 #include "pms/kernels/pointwise_conv.hpp"
 #include "pms/kernels/resize.hpp"
-#include "pms/layers/mv3_block.hpp"
 #include "pms/layers/run_context.hpp"
 #include "pms/layers/weight_binder.hpp"
-#include "pms/model/variants.hpp"
+
+namespace pms {
+
+// A stage of strided SEA transformer blocks (spec 5.1). attn_ratio is 2 in both variants.
+struct SeaStageSpec {
+  int depth;      // blocks
+  int dim;        // C
+  int heads;      // h
+  int key_dim;    // kd
+  int mlp_ratio;  // hidden = dim * mlp_ratio
+  constexpr int qk_channels() const noexcept { return heads * key_dim; }     // nh_kd
+  constexpr int value_dim() const noexcept { return 2 * key_dim; }           // d
+  constexpr int v_channels() const noexcept { return heads * value_dim(); }  // dh
+  constexpr int qkv_channels() const noexcept { return 2 * qk_channels() + v_channels(); }
+  constexpr int mlp_hidden() const noexcept { return dim * mlp_ratio; }
+  static constexpr int pos_table_length = 16;
+};
+
+}  // namespace pms
 
 namespace pms::inline PMS_ISA_NS::layers {
 
@@ -40,8 +59,8 @@ struct SeaBlock {
   const float* pos_col_q = nullptr;
   const float* pos_col_k = nullptr;
 
-  void bind(WeightBinder& b, int stage, int index) noexcept {
-    const TensorName p = TensorName("backbone.trans").append(stage).append(".transformer_blocks.").append(index).append(".");
+  // p: the block's name with a trailing dot ("backbone.trans1.transformer_blocks.0.").
+  void bind(WeightBinder& b, const TensorName& p) noexcept {
     stride_conv = bind_depthwise(b, p + "attn.stride_conv", 3, S.dim);
     qkv = bind_pointwise(b, p + "attn.qkv", S.dim, S.qkv_channels());
     detail_dw = bind_depthwise(b, p + "attn.dwconv", 3, S.qkv_channels());
@@ -162,16 +181,18 @@ struct SeaBlock {
   }
 };
 
-// backbone.trans{Stage}: S.depth identical blocks.
-template <SeaStageSpec S, int Stage>
+// `backbone.trans{n}`: S.depth blocks of the same shape, run in place on the output of the
+// MV3 stage they follow.
+template <SeaStageSpec S>
 struct SeaStage {
   static constexpr SeaStageSpec spec = S;
-  static constexpr int stage = Stage;
   std::array<SeaBlock<S>, S.depth> blocks{};
 
-  void bind(WeightBinder& b) noexcept {
-    for (int i = 0; i < S.depth; ++i) blocks[i].bind(b, Stage, i);
+  // name: the stage's name ("backbone.trans1").
+  void bind(WeightBinder& b, const TensorName& name) noexcept {
+    for (int i = 0; i < S.depth; ++i) blocks[i].bind(b, TensorName(name).append(".transformer_blocks.").append(i).append("."));
   }
+  // x: H x W x S.dim, updated in place.
   template <class Ctx>
   constexpr void forward(Ctx& ctx, TensorView x) const {
     for (const SeaBlock<S>& block : blocks) block.forward(ctx, x);

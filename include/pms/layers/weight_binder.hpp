@@ -3,6 +3,7 @@
 // Layers ask for tensors by name and exact packed shape; the first failure (missing tensor,
 // wrong shape) is recorded with the offending name, and later lookups return nullptr, so
 // binding a whole network needs one status check at the end. No allocation.
+// bind_pointwise and bind_depthwise read the two conv layouts every layer uses.
 #pragma once
 
 #include <algorithm>
@@ -11,6 +12,8 @@
 
 #include "pms/core/status.hpp"
 #include "pms/io/weights_file.hpp"
+#include "pms/kernels/depthwise_conv.hpp"
+#include "pms/kernels/pointwise_conv.hpp"
 
 namespace pms {
 
@@ -72,3 +75,17 @@ class WeightBinder {
 };
 
 }  // namespace pms
+
+namespace pms::inline PMS_ISA_NS::layers {
+
+// Weights of a 1x1 conv as the converter packs them: [cin][P(cout)] and bias [P(cout)].
+inline kernels::PointwiseWeights bind_pointwise(WeightBinder& b, const TensorName& name, int cin, int cout) noexcept {
+  return {b.f32(name + ".weight", {cin, padded_channels(cout)}), b.f32(name + ".bias", {padded_channels(cout)}), cin, cout};
+}
+// Weights of a kxk depthwise conv: [k*k][P(c)] and bias [P(c)].
+inline kernels::DepthwiseWeights bind_depthwise(WeightBinder& b, const TensorName& name, int kernel, int channels) noexcept {
+  return {b.f32(name + ".weight", {kernel * kernel, padded_channels(channels)}), b.f32(name + ".bias", {padded_channels(channels)}),
+          channels};
+}
+
+}  // namespace pms::inline PMS_ISA_NS::layers

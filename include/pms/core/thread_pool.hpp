@@ -1,10 +1,6 @@
-// pms/core/parallel.hpp: how a forward pass spreads rows over threads.
+// pms/core/thread_pool.hpp: ThreadPool, the executor that splits rows across threads
+// (opt-in: include it next to pms/mobileseg.hpp; see pms/core/executor.hpp).
 //
-// Kernels take a RowRange and compute each output element the same way whatever range they
-// are given, so splitting rows across threads gives results identical to one thread.
-// Reductions over a whole tensor (squeeze-excite, attention means) always run on one thread.
-//
-// Serial runs everything on the calling thread (the default: no threads, no locks).
 // ThreadPool keeps N-1 workers parked between calls; starting them allocates (thread stacks),
 // so create the pool once, outside inference. for_chunks itself does not allocate. Several
 // threads may share one pool (two models, two camera streams): their calls take turns.
@@ -25,29 +21,10 @@
 #define PMS_THREAD_POOL_PTHREADS 1  // workers are pthreads: a refused thread is an error code
 #endif
 
+#include "pms/core/executor.hpp"
 #include "pms/core/tensor.hpp"
 
 namespace pms {
-
-// Executors split [0, rows) into at most threads() contiguous chunks and call
-// f(RowRange rows, int chunk) for each, chunk < threads(), then return. A kernel that needs
-// per-thread scratch indexes it by chunk.
-struct Serial {
-  template <class F>
-  void for_chunks(int rows, F&& f) const noexcept {
-    if (rows > 0) f(RowRange{0, rows}, 0);
-  }
-  constexpr int threads() const noexcept { return 1; }
-};
-
-// Stands in for an executor of `count` threads while a forward pass only measures its
-// workspace (nothing runs).
-struct MeasureOnly {
-  int count = 1;
-  template <class F>
-  constexpr void for_chunks(int, F&&) const noexcept {}
-  constexpr int threads() const noexcept { return count; }
-};
 
 // A pause inside spin loops (lets the sibling hyper-thread run, saves power).
 inline void cpu_relax() noexcept {
@@ -223,5 +200,7 @@ class ThreadPool {
   std::atomic<std::uint64_t> generation_{0};
   bool stopping_ = false;
 };
+
+static_assert(Executor<ThreadPool>, "ThreadPool is an executor.");
 
 }  // namespace pms

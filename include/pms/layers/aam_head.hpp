@@ -1,4 +1,9 @@
-// pms/layers/aam.hpp: the Aggregated Attention Module (spec 7) and the head it feeds.
+// pms/layers/aam_head.hpp: the Aggregated Attention Module (spec 7) and the segmentation head
+// (spec 8) as one layer: backbone outputs x8, x16, x32 -> low-res logits.
+//
+// The head is linear_fuse (depthwise 1x1 + BN + ReLU, a per-channel affine the combine kernel
+// applies as it writes) and conv_seg (the 1x1 classifier 256 -> K). Both run inside the AAM's
+// row tiles, so they belong to this layer rather than to one of their own.
 //
 // The embedding/vote convs that read the same tensor are merged into one 1x1 conv with 512
 // outputs [embedding | vote] (weights `backbone.inj_module.x8/x16/x32`, see weights/FORMAT.md).
@@ -28,37 +33,61 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 
+#include "pms/core/tensor.hpp"
 #include "pms/kernels/aam_combine.hpp"
 #include "pms/kernels/eltwise.hpp"
 #include "pms/kernels/pointwise_conv.hpp"
 #include "pms/kernels/resize.hpp"
-#include "pms/layers/mv3_block.hpp"
 #include "pms/layers/run_context.hpp"
-#include "pms/layers/seg_head.hpp"
 #include "pms/layers/weight_binder.hpp"
-#include "pms/model/variants.hpp"
+
+namespace pms {
+
+// How the Aggregated Attention Module combines the three backbone outputs (spec 7).
+enum class AamKind : std::uint8_t {
+  sum_all_at_x16,  // Tiny "AAM": s8*s16*s32*(e8+e16)+e32 at 1/16
+  votes_at_x8,     // Base "AAMSx8": s16*s32*e8+e32 at 1/8
+};
+
+// The AAM's form, its input widths (the backbone outputs) and its width, which the head keeps.
+struct AamSpec {
+  AamKind kind;
+  int x8, x16, x32;  // channels of the 1/8, 1/16 and 1/32 backbone outputs
+  int channels;      // embedding width = head width (256 in both variants)
+};
+
+// Extent of the AAM's output (the low-res logits) for x8's extent. Tiny: Paddle's scale-factor
+// resize by 0.5 gives floor(extent8 * 0.5).
+constexpr int aam_out_extent(AamKind kind, int extent8) noexcept { return kind == AamKind::sum_all_at_x16 ? extent8 / 2 : extent8; }
+
+}  // namespace pms
 
 namespace pms::inline PMS_ISA_NS::layers {
 
-template <class V>
-struct Aam {
-  static constexpr int c = V::aam_channels;
-  static constexpr bool sum_all = V::aam == AamKind::sum_all_at_x16;
-  static constexpr int c8 = BackboneOutputs<V>::x8, c16 = BackboneOutputs<V>::x16, c32 = BackboneOutputs<V>::x32;
+template <AamSpec S>
+struct AamHead {
+  static constexpr AamSpec spec = S;
+  static constexpr int c = S.channels;
+  static constexpr bool sum_all = S.kind == AamKind::sum_all_at_x16;
+  static constexpr int c8 = S.x8, c16 = S.x16, c32 = S.x32;
 
-  kernels::PointwiseWeights x8{}, x16{}, x32{};
+  kernels::PointwiseWeights x8{}, x16{}, x32{};  // the AAM's merged [embedding | vote] convs
+  kernels::HeadAffine linear_fuse{};
+  kernels::PointwiseWeights classifier{};  // conv_seg
 
-  void bind(WeightBinder& b) noexcept {
-    const TensorName p("backbone.inj_module.");
-    x8 = bind_pointwise(b, p + "x8", c8, sum_all ? 2 * c : c);
-    x16 = bind_pointwise(b, p + "x16", c16, sum_all ? 2 * c : c);
-    x32 = bind_pointwise(b, p + "x32", c32, 2 * c);
+  // aam, head: the two modules' names ("backbone.inj_module", "decode_head").
+  void bind(WeightBinder& b, const TensorName& aam, const TensorName& head, int num_classes) noexcept {
+    x8 = bind_pointwise(b, aam + ".x8", c8, sum_all ? 2 * c : c);
+    x16 = bind_pointwise(b, aam + ".x16", c16, sum_all ? 2 * c : c);
+    x32 = bind_pointwise(b, aam + ".x32", c32, 2 * c);
+    const kernels::DepthwiseWeights fuse = bind_depthwise(b, head + ".linear_fuse", 1, c);
+    linear_fuse = {fuse.weight, fuse.bias};
+    classifier = bind_pointwise(b, head + ".conv_seg", c, num_classes);
   }
 
-  // Spatial size of the AAM output (= the low-res logits) for an x8 feature of h8 x w8.
-  // Tiny: Paddle's scale-factor resize gives floor(h8 * 0.5).
-  static constexpr int out_extent(int extent8) noexcept { return sum_all ? extent8 / 2 : extent8; }
+  static constexpr int out_extent(int extent8) noexcept { return aam_out_extent(S.kind, extent8); }
 
   // Floats of one thread's tile of combined rows (256 KiB).
   static constexpr std::size_t kTileFloats = 64 * 1024;
@@ -66,7 +95,7 @@ struct Aam {
   // logits: conv_seg(relu(linear_fuse(AAM))), out_extent(h8) x out_extent(w8) x K.
   template <class Ctx>
   constexpr void forward(Ctx& ctx, ConstTensorView f8_src, ConstTensorView f16_src, ConstTensorView f32_src,
-                         const SegHead<c>& head, TensorView logits) const {
+                         TensorView logits) const {
     const int h = logits.height, w = logits.width;
     const std::size_t mark = ctx.arena.mark();
     kernels::AamInputs in{};
@@ -109,13 +138,17 @@ struct Aam {
       float* combine_scratch = tile + tile_rows * row_floats;
       for (int y0 = rows.begin; y0 < rows.end; y0 += tile_rows) {
         const int n = std::min(tile_rows, rows.end - y0);
-        kernels::aam_combine_head_rows(in, head.linear_fuse, [&](int y) { return tile + (y - y0) * row_floats; },
-                                       padded_channels(c), RowRange{y0, y0 + n}, combine_scratch);
-        head.classify(ConstTensorView{tile, n, w, c, padded_channels(c)},
-                      TensorView{logits.row(y0), n, w, logits.channels, logits.stride});
+        kernels::aam_combine_head_rows<sum_all>(in, linear_fuse, [&](int y) { return tile + (y - y0) * row_floats; },
+                                                padded_channels(c), RowRange{y0, y0 + n}, combine_scratch);
+        classify(ConstTensorView{tile, n, w, c, padded_channels(c)}, TensorView{logits.row(y0), n, w, logits.channels, logits.stride});
       }
     });
     ctx.arena.release(mark);
+  }
+
+  // The head's classifier on rows of relu(linear_fuse(aam)): n rows x c -> the same rows x K.
+  void classify(ConstTensorView fused, TensorView logits) const noexcept {
+    kernels::pointwise_conv<act::Identity>(fused, classifier, logits, fused.all_rows());
   }
 
  private:
