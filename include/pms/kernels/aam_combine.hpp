@@ -215,11 +215,4 @@ void aam_combine_head_rows(const AamInputs& in, const HeadAffine& head, OutRow&&
   }
 }
 
-// Output rows `rows` of out, a tensor of the output grid's size (e8's).
-inline void aam_combine_head(const AamInputs& in, const HeadAffine& head, TensorView out, RowRange rows,
-                             float* scratch) noexcept {
-  PMS_ASSERT(in.e8.height == out.height && in.e8.width == out.width);
-  aam_combine_head_rows(in, head, [&](int y) { return out.row(y); }, out.stride, rows, scratch);
-}
-
 }  // namespace pms::inline PMS_ISA_NS::kernels
