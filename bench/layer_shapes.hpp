@@ -10,7 +10,7 @@
 
 namespace pms::bench {
 
-enum class LayerKind { stem, pointwise, depthwise, squeeze_excite, axial_attention, resize, avg_pool2x2 };
+enum class LayerKind { stem, pointwise, depthwise, squeeze_excite, axial_attention, resize };
 
 // Activation as a string matching the act:: policy names ("linear", "relu", "relu6",
 // "hswish", "hsigmoid", "sigmoid", "segate").
@@ -23,6 +23,7 @@ struct LayerShape {
   std::string act = "linear";
   int heads = 0, key_dim = 0, value_dim = 0;  // axial attention only
   int out_h = 0, out_w = 0;                   // resize only
+  float scale = 0.0f;                         // resize only: Paddle's scale factor, 0 for a size target
 };
 
 namespace detail {
@@ -79,10 +80,11 @@ std::vector<LayerShape> layer_shapes(int height, int width, int num_classes) {
   constexpr int a = V::aam.channels, c8 = V::aam.x8, c16 = V::aam.x16, c32 = V::aam.x32;
   const int lh = plan.logits.height, lw = plan.logits.width;
   // The AAM as layers/aam_head.hpp runs it: the x16 and x32 convs at their own resolution, their
-  // outputs sampled bilinearly inside the combine (no resize layer of their own).
+  // outputs sampled bilinearly inside the combine (no resize layer of their own); Tiny's x8
+  // is resized by Paddle's scale factor 0.5 before its conv.
   if constexpr (V::aam.kind == AamKind::sum_all_at_x16) {
     const int fh = lh, fw = lw;
-    out.push_back({LayerKind::avg_pool2x2, "backbone.inj_module[x8 half]", h8, w8, c8, c8});
+    out.push_back({LayerKind::resize, "backbone.inj_module[x8 half]", h8, w8, c8, c8, 1, 1, "linear", 0, 0, 0, fh, fw, 0.5f});
     out.push_back({LayerKind::pointwise, "backbone.inj_module.x8", fh, fw, c8, 2 * a});
     out.push_back({LayerKind::pointwise, "backbone.inj_module.x16", h16, w16, c16, 2 * a});
     out.push_back({LayerKind::pointwise, "backbone.inj_module.x32", h32, w32, c32, 2 * a});

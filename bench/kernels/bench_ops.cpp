@@ -16,6 +16,7 @@
 #include <memory>
 #include <new>
 #include <random>
+#include <sstream>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -24,7 +25,6 @@
 #include "bench_support.hpp"
 #include "layer_shapes.hpp"
 #include "pms/kernels/argmax.hpp"
-#include "pms/kernels/avg_pool2x2.hpp"
 #include "pms/kernels/axial_attention.hpp"
 #include "pms/kernels/eltwise.hpp"
 #include "pms/kernels/resize.hpp"
@@ -46,6 +46,13 @@ void set_rates(benchmark::State& state, double flop, double bytes) {
 }
 
 std::string hw(int h, int w) { return "h" + std::to_string(h) + "w" + std::to_string(w); }
+
+// Shortest decimal of a float ("0.5").
+std::string decimal(float v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
 
 // ---- squeeze-excite --------------------------------------------------------------------
 
@@ -90,13 +97,17 @@ void bench_axial(benchmark::State& state, int h, int w, bool along_width, int he
   const auto out = random_floats(static_cast<std::size_t>(n) * padded_channels(dh), 16);
   const auto scratch = random_floats(k::axial_attention_scratch_floats(n, kd), 17);
   const ConstTensorView in{qkv.get(), h, w, cqkv, padded_channels(cqkv)};
+  // As layers/sea_block.hpp calls it: q, k, v are the [q | k | v] means of the merged tensor.
+  const int means_stride = padded_channels(cqkv);
+  const k::AxialAttentionInputs inputs{means.get(),          means_stride, means.get() + qk, means_stride,
+                                       means.get() + 2 * qk, means_stride, pos_q.get(),      pos_k.get(),
+                                       padded_channels(qk)};
   for (auto _ : state) {
     if (along_width)
-      k::mean_over_width(in, means.get());
+      k::mean_over_width(in, means.get(), means_stride);
     else
-      k::mean_over_height(in, means.get());
-    k::axial_attention(means.get(), padded_channels(cqkv), pos_q.get(), pos_k.get(), n, heads, kd, d, out.get(),
-                       padded_channels(dh), scratch.get());
+      k::mean_over_height(in, means.get(), means_stride);
+    k::axial_attention(inputs, k::AxialAttentionShape{n, heads, kd, d}, out.get(), padded_channels(dh), scratch.get());
     benchmark::DoNotOptimize(out.get());
     benchmark::ClobberMemory();
   }
@@ -122,16 +133,17 @@ void bench_add_row_col(benchmark::State& state, int h, int w, int qk, int dh) {
   set_rates(state, 4.0 * h * w * dh, 4.0 * 2.0 * h * w * padded_channels(dh));
 }
 
-// ---- resize and 2x2 pool ----------------------------------------------------------------
+// ---- resize ------------------------------------------------------------------------------
 
+// mode: a size target (the SEA blocks' upsample) or a scale factor (Tiny's AAM halves x8).
 template <class Combine>
-void bench_resize(benchmark::State& state, int ih, int iw, int oh, int ow, int c) {
+void bench_resize(benchmark::State& state, int ih, int iw, int oh, int ow, int c, k::ResizeMode mode) {
   const auto in = random_floats(tensor_floats(ih, iw, c), 31);
   const auto out = random_floats(tensor_floats(oh, ow, c), 32);
   const ConstTensorView i{in.get(), ih, iw, c, padded_channels(c)};
   const TensorView o{out.get(), oh, ow, c, padded_channels(c)};
   for (auto _ : state) {
-    k::resize_bilinear<Combine>(i, o, k::ResizeMode::to_size(), o.all_rows());
+    k::resize_bilinear<Combine>(i, o, mode, o.all_rows());
     benchmark::DoNotOptimize(out.get());
     benchmark::ClobberMemory();
   }
@@ -139,20 +151,6 @@ void bench_resize(benchmark::State& state, int ih, int iw, int oh, int ow, int c
   const double flop = (11.0 + (acc ? 1.0 : 0.0)) * oh * ow * c;  // 8 mul + 3 add per value (+ the accumulate)
   const double bytes = 4.0 * padded_channels(c) * (double(ih) * iw + (acc ? 2.0 : 1.0) * oh * ow);
   set_rates(state, flop, bytes);
-}
-
-void bench_pool(benchmark::State& state, int ih, int iw, int c) {
-  const int oh = ih / 2, ow = iw / 2;
-  const auto in = random_floats(tensor_floats(ih, iw, c), 41);
-  const auto out = random_floats(tensor_floats(oh, ow, c), 42);
-  const ConstTensorView i{in.get(), ih, iw, c, padded_channels(c)};
-  const TensorView o{out.get(), oh, ow, c, padded_channels(c)};
-  for (auto _ : state) {
-    k::avg_pool2x2(i, o, o.all_rows());
-    benchmark::DoNotOptimize(out.get());
-    benchmark::ClobberMemory();
-  }
-  set_rates(state, 7.0 * oh * ow * c, 4.0 * padded_channels(c) * (double(ih) * iw + double(oh) * ow));
 }
 
 // ---- the to-labels tail -------------------------------------------------------------------
@@ -264,18 +262,15 @@ void add_variant(std::map<std::string, std::string>& seen, std::vector<std::pair
       }
       case bench::LayerKind::resize: {
         const bool acc = s.name.find("attn[upsample]") != std::string::npos;
-        name = std::string("resize/") + (acc ? "accumulate" : "store") + "/c" + std::to_string(s.cin) + "/" + hw(s.in_h, s.in_w) +
-               "->" + hw(s.out_h, s.out_w);
+        const k::ResizeMode mode = s.scale > 0.0f ? k::ResizeMode::scale(s.scale) : k::ResizeMode::to_size();
+        name = std::string("resize/") + (acc ? "accumulate" : "store") + (s.scale > 0.0f ? "/scale" + decimal(s.scale) : "") + "/c" +
+               std::to_string(s.cin) + "/" + hw(s.in_h, s.in_w) + "->" + hw(s.out_h, s.out_w);
         if (acc)
-          fn = [s](benchmark::State& st) { bench_resize<k::Accumulate>(st, s.in_h, s.in_w, s.out_h, s.out_w, s.cin); };
+          fn = [s, mode](benchmark::State& st) { bench_resize<k::Accumulate>(st, s.in_h, s.in_w, s.out_h, s.out_w, s.cin, mode); };
         else
-          fn = [s](benchmark::State& st) { bench_resize<k::Store>(st, s.in_h, s.in_w, s.out_h, s.out_w, s.cin); };
+          fn = [s, mode](benchmark::State& st) { bench_resize<k::Store>(st, s.in_h, s.in_w, s.out_h, s.out_w, s.cin, mode); };
         break;
       }
-      case bench::LayerKind::avg_pool2x2:
-        name = "avg_pool2x2/c" + std::to_string(s.cin) + "/" + hw(s.in_h, s.in_w);
-        fn = [s](benchmark::State& st) { bench_pool(st, s.in_h, s.in_w, s.cin); };
-        break;
       default:
         continue;
     }

@@ -1,4 +1,4 @@
-// aam_combine_head against a scalar double reference, for both AAM forms, on odd sizes and
+// aam_combine_head_rows against a scalar double reference, for both AAM forms, on odd sizes and
 // channel slices of wider tensors (as the merged [embedding | vote] convs produce), with the
 // x16 and x32 inputs at their own resolutions, resized on the fly: identity, upsampling by
 // 2, 4 and non-integer factors, slight downscales (Tiny's odd 1/8 sizes) and out == 1 axes.
@@ -37,6 +37,18 @@ double sample(const OwnedTensor& t, const kernels::GridSampling& g, int y, int x
          double(t.at(sy.i0, sx.i1, ch)) * sy.w0 * sx.w1 + double(t.at(sy.i1, sx.i1, ch)) * sy.w1 * sx.w1;
 }
 
+// Rows `rows` of out, a tensor of the output grid's size (e8's); sum_all picks Tiny's form.
+void combine_into(bool sum_all, const kernels::AamInputs& in, const kernels::HeadAffine& head, TensorView out, RowRange rows,
+                  float* scratch) {
+  REQUIRE(in.e8.height == out.height);
+  REQUIRE(in.e8.width == out.width);
+  const auto out_row = [&](int y) { return out.row(y); };
+  if (sum_all)
+    kernels::aam_combine_head_rows<true>(in, head, out_row, out.stride, rows, scratch);
+  else
+    kernels::aam_combine_head_rows<false>(in, head, out_row, out.stride, rows, scratch);
+}
+
 std::string name(bool sum_all, const Case& k) {
   std::ostringstream s;
   s << (sum_all ? "aam sum_all" : "aam votes_x8") << " out " << k.out.h << "x" << k.out.w << " x16 " << k.g16.h << "x"
@@ -69,8 +81,8 @@ void check_combine(bool sum_all, const Case& k, std::uint64_t salt) {
   OwnedTensor out(h, w, c);
   pms::test::Buffer scratch(std::max<std::size_t>(1, kernels::aam_combine_scratch_floats(in)));
   const int split = h / 2;
-  kernels::aam_combine_head(in, head, out.view, {0, split}, scratch.data());
-  kernels::aam_combine_head(in, head, out.view, {split, h}, scratch.data());
+  combine_into(sum_all, in, head, out.view, {0, split}, scratch.data());
+  combine_into(sum_all, in, head, out.view, {split, h}, scratch.data());
 
   auto ref = [&](int y, int x, int ch) {
     const double e8 = m8.at(y, x, ch), v8 = m8.at(y, x, c + ch);
@@ -109,7 +121,7 @@ void check_combine(bool sum_all, const Case& k, std::uint64_t salt) {
   if (sum_all) mat.e16 = slice(r16, 0);
   mat.at16 = mat.at32 = kernels::GridSampling::of(h, w, h, w);
   OwnedTensor out_mat(h, w, c);
-  kernels::aam_combine_head(mat, head, out_mat.view, {0, h}, nullptr);  // identity grids: no scratch
+  combine_into(sum_all, mat, head, out_mat.view, {0, h}, nullptr);  // identity grids: no scratch
   pms::test::check_tensor(
       out.view, [&](int y, int x, int ch) { return double(out_mat.at(y, x, ch)); }, pms::test::Tolerance{2e-6, 2e-6},
       what + " vs materialised resize");
@@ -117,7 +129,7 @@ void check_combine(bool sum_all, const Case& k, std::uint64_t salt) {
 
 }  // namespace
 
-TEST_CASE("aam_combine_head matches the spec's formulas") {
+TEST_CASE("aam_combine_head_rows matches the spec's formulas") {
   const Case cases[] = {
       {{1, 1}, {1, 1}, {1, 1}},       // all identity
       {{13, 11}, {13, 11}, {13, 11}},  // all identity, odd

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -55,11 +56,17 @@ double label_agreement(const std::vector<std::uint8_t>& want, const std::vector<
 template <class V>
 void run_golden_cases() {
   const char* variant = std::is_same_v<V, Tiny> ? "tiny" : "base";
-  const auto cases = pms::test::read_golden_manifest();
-  REQUIRE(!cases.empty());
-  int ran = 0;
+  const auto cases = pms::test::read_golden_manifest();  // fails on a malformed row
+  REQUIRE(static_cast<int>(cases.size()) == pms::test::golden_manifest_rows());
+  const auto rows = std::count_if(cases.begin(), cases.end(), [&](const pms::test::GoldenCase& c) { return c.variant == variant; });
+  REQUIRE(rows > 0);
+  int ran = 0, too_large = 0;
   for (const pms::test::GoldenCase& c : cases) {
-    if (c.variant != variant || c.height * c.width > kMaxPixels) continue;
+    if (c.variant != variant) continue;
+    if (c.height * c.width > kMaxPixels) {
+      ++too_large;
+      continue;
+    }
     const std::string weights_path = pms::test::golden_weights_path(c.weights);
     REQUIRE_MESSAGE(!weights_path.empty(), c.weights << ": the build did not generate the golden weights");
     CAPTURE(c.name);
@@ -116,10 +123,47 @@ void run_golden_cases() {
     }
     ++ran;
   }
+  // Every row of this variant ran, except those too large for an emulated target.
+  if (too_large > 0) MESSAGE(too_large << " " << variant << " cases skipped: larger than " << kMaxPixels << " pixels");
+  CHECK(ran + too_large == rows);
   CHECK(ran > 0);
 }
 
+std::string parse_error(const std::string& manifest) {
+  std::istringstream in(manifest);
+  return pms::test::parse_golden_manifest(in).error;
+}
+
 }  // namespace
+
+TEST_CASE("the golden manifest reader fails on a malformed row instead of skipping it") {
+  const std::string header = "# comment\ncase\tvariant\tK\tweights\tH\tW\tlow_h\tlow_w\tinput\tlow_logits\tlogits_channels\tlabels\tvim_labels\tmargin\n";
+  const std::string good = "t\ttiny\t150\tw\t97\t131\t6\t8\ti.npy\tl.npy\t0:150:1\tlab.npy\t-\t-\n";
+  {
+    std::istringstream in(header + good + "\n" + good);
+    const pms::test::GoldenManifest m = pms::test::parse_golden_manifest(in);
+    CHECK(m.error.empty());
+    CHECK(m.cases.size() == 2);
+  }
+  // Each row differs from `good` in one cell (or its column count).
+  const char* malformed[] = {
+      "t\ttiny\t150\tw\t97\t131\t6\t8\ti.npy\tl.npy\t0:150:1\tlab.npy\t-\n",           // 13 columns
+      "t\ttiny\t150\tw\t97\t131\t6\t8\ti.npy\tl.npy\t0:150:1\tlab.npy\t-\t-\tx\n",   // 15 columns
+      "t\tsmall\t150\tw\t97\t131\t6\t8\ti.npy\tl.npy\t0:150:1\tlab.npy\t-\t-\n",       // variant
+      "t\ttiny\t15x\tw\t97\t131\t6\t8\ti.npy\tl.npy\t0:150:1\tlab.npy\t-\t-\n",        // K not a number
+      "t\ttiny\t150\tw\t97\t\t6\t8\ti.npy\tl.npy\t0:150:1\tlab.npy\t-\t-\n",           // W empty
+      "t\ttiny\t150\tw\t97\t131\t0\t8\ti.npy\tl.npy\t0:150:1\tlab.npy\t-\t-\n",        // low_h 0
+      "t\ttiny\t150\tw\t97\t131\t6\t8\ti.npy\tl.npy\t0:151:1\tlab.npy\t-\t-\n",        // channels beyond K
+      "t\ttiny\t150\tw\t97\t131\t6\t8\ti.npy\tl.npy\t0-150\tlab.npy\t-\t-\n",         // channel range
+      "t\ttiny\t150\tw\t97\t131\t6\t8\ti.npy\tl.npy\t0:150:1\t-\t-\t-\n",             // labels missing
+  };
+  for (const char* row : malformed) {
+    CAPTURE(row);
+    const std::string error = parse_error(header + good + row);
+    CHECK(error.rfind("line 4: ", 0) == 0);  // the header is line 2, the good row line 3
+  }
+  CHECK(parse_error("# only a comment\n") == "no header line");
+}
 
 TEST_CASE("Tiny matches the reference on every golden case") { run_golden_cases<Tiny>(); }
 TEST_CASE("Base matches the reference on every golden case") { run_golden_cases<Base>(); }

@@ -208,15 +208,4 @@ void aam_combine_head_rows(const AamInputs& in, const HeadAffine& head, OutRow&&
     s32 ? run.template operator()<false, true>() : run.template operator()<false, false>();
 }
 
-// Output rows `rows` of out, a tensor of the output grid's size (e8's).
-inline void aam_combine_head(const AamInputs& in, const HeadAffine& head, TensorView out, RowRange rows,
-                             float* scratch) noexcept {
-  PMS_ASSERT(in.e8.height == out.height && in.e8.width == out.width);
-  const auto out_row = [&](int y) { return out.row(y); };
-  if (in.e16.data != nullptr)
-    aam_combine_head_rows<true>(in, head, out_row, out.stride, rows, scratch);
-  else
-    aam_combine_head_rows<false>(in, head, out_row, out.stride, rows, scratch);
-}
-
 }  // namespace pms::inline PMS_ISA_NS::kernels

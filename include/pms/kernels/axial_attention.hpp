@@ -80,10 +80,6 @@ inline void mean_over_height(ConstTensorView in, float* out, int out_stride) noe
   }
 }
 
-// The same with the output stride padded_channels(in.channels).
-inline void mean_over_width(ConstTensorView in, float* out) noexcept { mean_over_width(in, out, padded_channels(in.channels)); }
-inline void mean_over_height(ConstTensorView in, float* out) noexcept { mean_over_height(in, out, padded_channels(in.channels)); }
-
 // ---- positional tables -------------------------------------------------------------------
 
 inline constexpr int kPosTableLength = 16;
@@ -212,16 +208,6 @@ inline void axial_attention(const AxialAttentionInputs& in, AxialAttentionShape 
   const int dh = shape.heads * d;
   for (int n = 0; n < n_pos; ++n)
     for (int c = dh; c < padded_channels(dh); ++c) out[static_cast<std::ptrdiff_t>(n) * out_stride + c] = 0.0f;
-}
-
-// The network's call: q, k, v are the [q | k | v] means of the merged qkv tensor (stride
-// means_stride), the positional tables have stride P(heads * key_dim).
-inline void axial_attention(const float* means, int means_stride, const float* q_pos, const float* k_pos, int length,
-                            int heads, int key_dim, int value_dim, float* out, int out_stride, float* scratch) noexcept {
-  const int qk = heads * key_dim;
-  const AxialAttentionInputs in{means, means_stride, means + qk, means_stride, means + 2 * qk, means_stride,
-                                q_pos, k_pos, padded_channels(qk)};
-  axial_attention(in, {length, heads, key_dim, value_dim}, out, out_stride, scratch);
 }
 
 // ---- fuse ----------------------------------------------------------------------------------

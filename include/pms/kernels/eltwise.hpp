@@ -1,6 +1,5 @@
 // pms/kernels/eltwise.hpp: elementwise ops over padded channels-last tensors, by row range.
 //
-//   add:              out = Act(a + b)
 //   multiply:         out = Act(a * b)
 //   add_inplace:      inout = Act(inout + a)
 //   activate_inplace: inout = Act(inout)
@@ -66,11 +65,6 @@ PMS_ALWAYS_INLINE void binary(ConstTensorView a, ConstTensorView b, TensorView o
 }
 
 }  // namespace eltwise_detail
-
-template <class Act = act::Identity>
-inline void add(ConstTensorView a, ConstTensorView b, TensorView out, RowRange rows) noexcept {
-  eltwise_detail::binary(a, b, out, rows, [](simd::f32v x, simd::f32v y) { return Act::apply(x + y); });
-}
 
 template <class Act = act::Identity>
 inline void multiply(ConstTensorView a, ConstTensorView b, TensorView out, RowRange rows) noexcept {

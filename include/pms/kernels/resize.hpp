@@ -34,9 +34,6 @@ struct ResizeMode {
   static constexpr ResizeMode scale(float s) noexcept { return {s}; }
 };
 
-// Output extent of a scale-factor resize: Paddle's int(in * scale) (floor for positive values).
-constexpr int scaled_extent(int in, float scale) noexcept { return static_cast<int>(static_cast<float>(in) * scale); }
-
 // One output position along an axis: out = in[i0] * w0 + in[i1] * w1.
 struct AxisSample {
   int i0, i1;

@@ -5,7 +5,9 @@
 //   gate[c]   = clip(0.2 * (b2[c] + sum_j hidden[j] * w2[j][c]) + 0.5, 0, 1)
 //
 // The gate multiplies the depthwise output channel-wise. MV3 blocks fold it into the weights
-// of the linear conv that follows (scale_input_channels); scale_channels applies it on its own.
+// of the linear conv that follows (pointwise_conv.hpp's scale_input_channels). They take the
+// sums row by row (row_channel_sums, as each depthwise row is written), then the gate from
+// them (squeeze_excite_gate_from_row_sums).
 //
 // Weight layout = the pointwise layout (pms/kernels/pointwise_conv.hpp): rows for real input
 // channels only, columns padded to 16: w1 [C][P(S)], w2 [S][P(C)], biases [P(S)] and [P(C)]
@@ -31,7 +33,7 @@ struct SqueezeExciteWeights {
   int squeezed;             // S = C / 4
 };
 
-// Floats of scratch squeeze_excite_gate needs: the means and the hidden layer.
+// Floats of scratch the gate kernels need: the means and the hidden layer.
 constexpr std::size_t squeeze_excite_scratch_floats(int channels, int squeezed) noexcept {
   return static_cast<std::size_t>(padded_channels(channels)) + static_cast<std::size_t>(padded_channels(squeezed));
 }
@@ -162,27 +164,6 @@ inline void squeeze_excite_gate_from_row_sums(const float* row_sums, int height,
     for (int c = 0; c < lanes; c += L) simd::store(gate + c, simd::load(gate + c) + simd::load(row + c));
   }
   squeeze_excite_gate_from_sums(gate, height * width, w, gate, scratch);
-}
-
-// gate [P(C)] of the whole tensor x (H x W x C, possibly a channel slice).
-inline void squeeze_excite_gate(ConstTensorView x, const SqueezeExciteWeights& w, float* gate, float* scratch) noexcept {
-  PMS_ASSERT(x.channels == w.channels);
-  const int lanes = padded_channels(w.channels);
-  for (int c = 0; c < lanes; ++c) gate[c] = 0.0f;  // the gate doubles as the sum buffer
-  channel_sums(x, x.all_rows(), gate);
-  squeeze_excite_gate_from_sums(gate, x.height * x.width, w, gate, scratch);
-}
-
-// inout(y, x, c) *= gate[c] for the rows, all padded lanes.
-inline void scale_channels(TensorView inout, const float* gate, RowRange rows) noexcept {
-  constexpr int L = simd::kLanes;
-  PMS_ASSERT(rows.begin >= 0 && rows.end <= inout.height);
-  const int lanes = padded_channels(inout.channels);
-  for (int y = rows.begin; y < rows.end; ++y)
-    for (int x = 0; x < inout.width; ++x) {
-      float* p = inout.pixel(y, x);
-      for (int c = 0; c < lanes; c += L) simd::store(p + c, simd::load(p + c) * simd::load(gate + c));
-    }
 }
 
 }  // namespace pms::inline PMS_ISA_NS::kernels

@@ -60,11 +60,11 @@ TEST_CASE("axial_attention: mean_over_width and mean_over_height") {
                  },
                  kMeanTol, "mean_over_height " + dims(k.h, k.w, k.c));
   }
-  // A channel slice (k inside qkv) with the default output stride.
+  // A channel slice (k inside qkv), output stride padded_channels(64).
   OwnedTensor qkv = random_tensor(g, 9, 7, 64 + 64 + 128, 0.0f, 2.0f);
   const ConstTensorView k = slice<const float>(qkv.view, 64, 64);
   Buffer rows(9 * 64);
-  kernels::mean_over_width(k, rows.data());
+  kernels::mean_over_width(k, rows.data(), 64);
   check_tensor(ConstTensorView{rows.data(), 9, 1, 64, 64},
                [&](int y, int, int c) {
                  double s = 0;
@@ -149,11 +149,7 @@ void run_attention_case(std::mt19937_64& g, kernels::AxialAttentionShape s, bool
   const int out_stride = padded_channels(dh);
   Buffer out(static_cast<std::size_t>(s.length) * out_stride);
   Buffer scratch(kernels::axial_attention_scratch_floats(s.length, s.key_dim));
-  if (with_pos)  // the network's overload
-    kernels::axial_attention(means.data(), means_stride, qpos.data(), kpos.data(), s.length, s.heads, s.key_dim, s.value_dim,
-                             out.data(), out_stride, scratch.data());
-  else
-    kernels::axial_attention(in, s, out.data(), out_stride, scratch.data());
+  kernels::axial_attention(in, s, out.data(), out_stride, scratch.data());
   const std::vector<double> ref = reference_attention(in, s);
   const std::string what = "attention n" + std::to_string(s.length) + " h" + std::to_string(s.heads) + " kd" +
                            std::to_string(s.key_dim) + " d" + std::to_string(s.value_dim) + (with_pos ? " +pos" : "") +
