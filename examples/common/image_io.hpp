@@ -10,10 +10,15 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
 namespace pms_examples {
+
+// Images with more pixels are refused before decoding: 16384 x 16384, the largest side pms
+// takes, is 805 MB as RGB (stb itself would allocate up to 2 GB for a crafted header).
+inline constexpr long long kMaxDecodePixels = 16384LL * 16384;
 
 // An interleaved 8-bit RGB image, rows packed (stride = 3 * width).
 struct RgbImage {
@@ -64,11 +69,43 @@ inline std::FILE* open_image(const std::string& path, std::string& error) {
   return f;
 }
 
+// The size the header of the opened file f states (f stays open, at its start); false with a
+// one-line `error` if stb cannot read the header.
+inline bool header_size(std::FILE* f, const std::string& path, int& width, int& height, std::string& error) {
+  int channels = 0;
+  if (stbi_info_from_file(f, &width, &height, &channels) == 0) {
+    error = path + ": not a readable image (" + stbi_failure_reason() + ")";
+    return false;
+  }
+  return true;
+}
+
+// The width and height an image file's header states, without decoding it (so a tool can
+// budget memory first). On failure returns false and sets `error` to one line.
+inline bool read_image_size(const std::string& path, int& width, int& height, std::string& error) {
+  std::FILE* f = open_image(path, error);
+  if (f == nullptr) return false;
+  const bool ok = header_size(f, path, width, height, error);
+  std::fclose(f);
+  return ok;
+}
+
 // Decodes the opened file f (then closes it) into `channels` 8-bit channels per pixel, rows
-// packed. On failure returns false and sets `error` to one line.
+// packed. Images of more than max_pixels pixels are refused before decoding. On failure
+// returns false and sets `error` to one line.
 inline bool decode_8bit(std::FILE* f, const std::string& path, int channels, int& width, int& height,
-                        std::vector<std::uint8_t>& pixels, std::string& error) {
+                        std::vector<std::uint8_t>& pixels, std::string& error, long long max_pixels = kMaxDecodePixels) {
   int w = 0, h = 0, in_file = 0;
+  if (!header_size(f, path, w, h, error)) {
+    std::fclose(f);
+    return false;
+  }
+  if (static_cast<long long>(w) * h > max_pixels) {
+    std::fclose(f);
+    error = path + ": image of " + std::to_string(w) + "x" + std::to_string(h) + " pixels is too large to decode (at most " +
+            std::to_string(max_pixels) + " pixels)";
+    return false;
+  }
   std::unique_ptr<std::uint8_t, void (*)(void*)> data(stbi_load_from_file(f, &w, &h, &in_file, channels), stbi_image_free);
   std::fclose(f);
   if (!data) {
@@ -79,16 +116,21 @@ inline bool decode_8bit(std::FILE* f, const std::string& path, int channels, int
     error = path + ": image has no pixels";
     return false;
   }
+  try {
+    pixels.assign(data.get(), data.get() + static_cast<std::size_t>(w) * h * channels);
+  } catch (const std::bad_alloc&) {
+    error = path + ": no memory to hold the decoded " + std::to_string(w) + "x" + std::to_string(h) + " image";
+    return false;
+  }
   width = w;
   height = h;
-  pixels.assign(data.get(), data.get() + static_cast<std::size_t>(w) * h * channels);
   return true;
 }
 
 // Loads any image stb can decode as RGB. On failure returns false and sets `error` to one line.
-inline bool load_rgb(const std::string& path, RgbImage& out, std::string& error) {
+inline bool load_rgb(const std::string& path, RgbImage& out, std::string& error, long long max_pixels = kMaxDecodePixels) {
   std::FILE* f = open_image(path, error);
-  return f != nullptr && decode_8bit(f, path, 3, out.width, out.height, out.pixels, error);
+  return f != nullptr && decode_8bit(f, path, 3, out.width, out.height, out.pixels, error, max_pixels);
 }
 
 // An 8-bit single-channel image (e.g. a label PNG: one class id per pixel), rows packed.
@@ -102,7 +144,7 @@ struct GrayImage {
 // conversion, so the values are class ids. Colour, grey+alpha and 16-bit files are refused:
 // stb would convert them (palette PNGs expand to RGB, 16 bits scale to 8), which would
 // silently change the ids. On failure returns false and sets `error` to one line.
-inline bool load_gray8(const std::string& path, GrayImage& out, std::string& error) {
+inline bool load_gray8(const std::string& path, GrayImage& out, std::string& error, long long max_pixels = kMaxDecodePixels) {
   std::FILE* f = open_image(path, error);
   if (f == nullptr) return false;
   int w = 0, h = 0, channels = 0;
@@ -116,7 +158,7 @@ inline bool load_gray8(const std::string& path, GrayImage& out, std::string& err
     error = path + ": not an 8-bit single-channel (grayscale) image; label maps must store class ids as 8-bit grey values";
     return false;
   }
-  return decode_8bit(f, path, 1, out.width, out.height, out.pixels, error);
+  return decode_8bit(f, path, 1, out.width, out.height, out.pixels, error, max_pixels);
 }
 
 // Bilinear resize with half-pixel centres (OpenCV's INTER_LINEAR), rounded to 8 bits.
