@@ -32,6 +32,8 @@ enum class [[nodiscard]] Status : std::uint8_t {
   bad_argument,       // any other invalid argument (null pointer, bad thread count, ...)
   // weights file (pms/io), added after the inference values to keep existing numbers
   corrupt_header,     // header fields inconsistent (sizes, offsets, variant id, mean/std)
+  // inference, added later
+  non_finite_logits,  // a low-res logit is NaN or infinite: the labels (all in [0, K)) mean nothing
 };
 
 // A short, stable English sentence for a status; never null.
@@ -58,6 +60,7 @@ constexpr const char* describe(Status s) noexcept {
     case Status::workspace_misaligned: return "workspace is not 64-byte aligned";
     case Status::bad_argument: return "invalid argument";
     case Status::corrupt_header: return "weights file header is corrupt";
+    case Status::non_finite_logits: return "the network produced NaN or infinite logits (weights out of range?)";
   }
   return "unknown status";
 }

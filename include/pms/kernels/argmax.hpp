@@ -6,8 +6,9 @@
 //   gather_channels: out(y, x, i) = in(y, x, channels[i]) (the present classes' logits)
 //
 // Logits are padded channels-last (possibly a channel slice); pad lanes never win. Labels are
-// uint8_t, uint16_t or int32_t; the class count must fit the label type. Logits must be
-// finite (a NaN never wins a comparison, so a NaN pixel gets an unspecified real label).
+// uint8_t, uint16_t or int32_t; the class count must fit the label type. Labels are exact for
+// finite logits with |v| <= 2^100 (logit_range.hpp); any other value still gives a real class
+// index (a NaN never wins a comparison), but robust_argmax.hpp is what orders such values.
 #pragma once
 
 #include <cstddef>
@@ -34,9 +35,12 @@ inline constexpr float kNeverWins = -0x1p100f;
 
 // Index of the first maximum, given per lane the best value and the index where it first
 // occurred (as floats): the smallest index among the lanes holding the overall maximum.
+// Indices are below 2^24 (exact floats); if no lane holds the maximum (a NaN in `best`) the
+// result is kNoIndex, a value callers can range-check, never a float-to-int overflow.
+inline constexpr int kNoIndex = 1 << 24;
 PMS_ALWAYS_INLINE int first_max_index(f32v best, f32v best_index) noexcept {
   const f32v m = simd::broadcast_max(best);
-  const f32v idx = simd::select(best == m, best_index, simd::splat(3.0e38f));
+  const f32v idx = simd::select(best == m, best_index, simd::splat(static_cast<float>(kNoIndex)));
   return static_cast<int>(simd::first_lane(simd::broadcast_min(idx)));
 }
 

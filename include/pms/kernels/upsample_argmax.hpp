@@ -22,8 +22,11 @@
 // The separable blend differs from Paddle's four-product sum by rounding only (~1 ulp), so
 // a label can differ from "resize, then argmax" only where two classes tie within rounding.
 //
-// Logits: padded channels-last, finite (|value| < 2^100), possibly a channel slice. Rows are
-// independent: callers split out_rows across threads, each with its own scratch.
+// Logits: padded channels-last, possibly a channel slice. Labels are exact for finite logits
+// with |value| <= 2^100 (logit_range.hpp's kLogitLimit); for any other values every label is
+// still a real class index and every access stays in bounds (a cell whose pruning bound is
+// NaN keeps all classes as candidates), but robust_argmax.hpp is what orders such values.
+// Rows are independent: callers split out_rows across threads, each with its own scratch.
 #pragma once
 
 #include <bit>
@@ -179,6 +182,8 @@ inline void upsample_argmax(ConstTensorView logits, int out_height, int out_widt
         if (b == nb - 1) bits &= tail_bits;
         for (; bits != 0; bits &= bits - 1) cand[nc++] = static_cast<float>(c + std::countr_zero(bits));
       }
+      if (nc == 0)  // only when the bound is NaN (logits outside the contract): keep every class
+        for (; nc < k; ++nc) cand[nc] = static_cast<float>(nc);
 
       using upsample_argmax_detail::get_label;
       for (int j = 0; j < nc; ++j) {
@@ -286,6 +291,9 @@ inline void upsample_argmax(ConstTensorView logits, int out_height, int out_widt
             }
             j_best = argmax_detail::first_max_index(best, best_index);
           }
+          // Within the contract the winner is a candidate; outside it (NaN, or values below
+          // the pad lanes' kNeverWins) any candidate is as good as another.
+          if (j_best >= nc) j_best = 0;
           out[i] = static_cast<Label>(get_label(table, j_best));
         }
       }

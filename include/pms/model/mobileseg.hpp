@@ -23,6 +23,8 @@
 #include "pms/core/status.hpp"
 #include "pms/io/weights_file.hpp"
 #include "pms/kernels/argmax.hpp"
+#include "pms/kernels/logit_range.hpp"
+#include "pms/kernels/robust_argmax.hpp"
 #include "pms/kernels/upsample_argmax.hpp"
 #include "pms/layers/run_context.hpp"
 #include "pms/layers/weight_binder.hpp"
@@ -132,7 +134,7 @@ class MobileSeg {
     MobileSeg model;
     model.num_classes_ = q.num_classes;
     LabelMap<std::uint8_t> labels{nullptr, 1, label_width, label_width};
-    model.run(ctx, ImageView{nullptr, q.height, q.width, 0, PixelFormat::rgb}, Upsampling::exact, &labels, nullptr);
+    (void)model.run(ctx, ImageView{nullptr, q.height, q.width, 0, PixelFormat::rgb}, Upsampling::exact, &labels, nullptr);
     return arena.peak();
   }
   // For this model's class count; label_width 0 = labels at the image's size.
@@ -249,18 +251,23 @@ class MobileSeg {
       return Status::workspace_too_small;
     Arena arena(workspace.data(), workspace.size());
     RunContext<Exec> ctx{arena, exec, true};
-    run(ctx, image, options.upsampling, labels, info);
-    return Status::ok;
+    return run(ctx, image, options.upsampling, labels, info);
   }
 
   // The whole forward pass; also run without memory to measure the workspace (see Arena).
+  // Returns non_finite_logits when a low-res logit is NaN or infinite, else ok.
   template <class Ctx, class Label>
-  constexpr void run(Ctx& ctx, const ImageView& image, Upsampling mode, LabelMap<Label>* labels, SegmentInfo* info) const {
+  constexpr Status run(Ctx& ctx, const ImageView& image, Upsampling mode, LabelMap<Label>* labels, SegmentInfo* info) const {
     const FeatureSizes s = NetworkType::sizes(image.height, image.width);
     const int k = num_classes_;
     TensorView logits = ctx.arena.tensor(s.logits_h, s.logits_w, k);
     std::int32_t* classes = ctx.arena.ints(static_cast<std::size_t>(k));
     network_.forward(ctx, image, norm_, logits);
+    // Weights that load() accepts can still overflow the network; logits outside the fast
+    // kernels' contract go to the scalar kernels, which give labels in [0, K) for any value.
+    kernels::LogitRange range = kernels::LogitRange::within_limit;
+    ctx.once([&] { range = kernels::logit_range(logits); });
+    const bool robust = range != kernels::LogitRange::within_limit;
 
     // The tail. Its allocations do not depend on the data (worst case n = K classes) so
     // the measured workspace covers every image; upsampling scratch is per thread.
@@ -277,7 +284,10 @@ class MobileSeg {
       const std::int32_t* class_ids = nullptr;
       if (vim) {
         ctx.once([&] {
-          kernels::argmax_channels(ConstTensorView(logits), low_labels, lw, logits.all_rows());
+          if (robust)
+            kernels::robust_argmax_channels(ConstTensorView(logits), low_labels, lw, logits.all_rows());
+          else
+            kernels::argmax_channels(ConstTensorView(logits), low_labels, lw, logits.all_rows());
           class_count = kernels::present_classes(low_labels, lh, lw, lw, k, classes);
           gathered.channels = class_count, gathered.stride = padded_channels(class_count);
           kernels::gather_channels(ConstTensorView(logits), classes, gathered, gathered.all_rows());
@@ -286,13 +296,17 @@ class MobileSeg {
         class_ids = classes;
       }
       ctx.chunks(out.height, [&](RowRange r, int chunk) {
-        kernels::upsample_argmax(source, out.height, out.width, out.data, out.stride, r, scratch + per_thread * chunk, class_ids);
+        if (robust)
+          kernels::robust_upsample_argmax(source, out.height, out.width, out.data, out.stride, r, class_ids);
+        else
+          kernels::upsample_argmax(source, out.height, out.width, out.data, out.stride, r, scratch + per_thread * chunk, class_ids);
       });
       // The classes of the final map (with VIM, a class present at low resolution can still
       // lose every full-resolution pixel).
       ctx.once([&] { class_count = kernels::present_classes(out.data, out.height, out.width, out.stride, k, classes); });
     }
     if (info != nullptr) *info = SegmentInfo{logits, classes, class_count, vim && labels != nullptr};
+    return range == kernels::LogitRange::non_finite ? Status::non_finite_logits : Status::ok;
   }
 
   Network<V> network_{};
