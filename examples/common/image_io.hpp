@@ -27,6 +27,17 @@ struct RgbImage {
   std::vector<std::uint8_t> pixels;
 };
 
+// stb's reason for the last failure, printable: some reasons quote bytes of the file (an
+// unknown PNG chunk's type), which could otherwise put line breaks or terminal control
+// codes into the one-line error. Bytes outside printable ASCII become '?'.
+inline std::string decoder_failure() {
+  const char* reason = stbi_failure_reason();
+  std::string text = reason != nullptr ? reason : "unknown reason";
+  for (char& c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+  return text;
+}
+
 // For a binary PGM/PPM (P5/P6): whether the file holds all the pixel bytes its header
 // promises. Debian's stb_image decodes a truncated one without complaint, filling the rest
 // with whatever memory held. Other formats: true (stb checks them itself).
@@ -52,7 +63,35 @@ inline bool pnm_complete(std::FILE* f) {
   return size - header >= values[0] * values[1] * channels * bytes;
 }
 
-// Opens an image file for stb, refusing a truncated PGM/PPM up front; nullptr (with a
+// For a JPEG: whether every Huffman table it defines (marker FF C4) has at most 256 codes.
+// Debian's stb_image 2.27 does not check this and writes a larger table past its arrays
+// (fixed upstream in 2.28); tables are read as stb reads them: from every DHT marker, table
+// after table while the segment length is not used up, each a class/id byte, 16 code counts
+// and their symbols. Scanning every FF C4 byte pair (not only real markers) can refuse a
+// valid file only if other data holds FF C4 followed by counts above 256. Other formats: true.
+inline bool jpeg_huffman_tables_ok(std::FILE* f) {
+  std::vector<unsigned char> b;
+  unsigned char head[2] = {};
+  if (std::fread(head, 1, 2, f) != 2 || head[0] != 0xFF || head[1] != 0xD8) return true;
+  b.assign(head, head + 2);
+  unsigned char chunk[4096];
+  for (std::size_t n; (n = std::fread(chunk, 1, sizeof chunk, f)) > 0;) b.insert(b.end(), chunk, chunk + n);
+  for (std::size_t i = 2; i + 4 <= b.size(); ++i) {
+    if (b[i] != 0xFF || b[i + 1] != 0xC4) continue;
+    long remaining = static_cast<long>(b[i + 2] << 8 | b[i + 3]) - 2;
+    for (std::size_t t = i + 4; remaining > 0 && t + 17 <= b.size();) {
+      int codes = 0;
+      for (int k = 1; k <= 16; ++k) codes += b[t + k];
+      if (codes > 256) return false;
+      t += 17 + static_cast<std::size_t>(codes);
+      remaining -= 17 + codes;
+    }
+  }
+  return true;
+}
+
+// Opens an image file for stb, refusing a truncated PGM/PPM and a JPEG that would overflow
+// stb's Huffman tables up front; nullptr (with a
 // one-line `error`) on failure.
 inline std::FILE* open_image(const std::string& path, std::string& error) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -66,6 +105,12 @@ inline std::FILE* open_image(const std::string& path, std::string& error) {
     return nullptr;
   }
   std::rewind(f);
+  if (!jpeg_huffman_tables_ok(f)) {
+    std::fclose(f);
+    error = path + ": not a readable image (JPEG Huffman table with more than 256 codes)";
+    return nullptr;
+  }
+  std::rewind(f);
   return f;
 }
 
@@ -74,7 +119,7 @@ inline std::FILE* open_image(const std::string& path, std::string& error) {
 inline bool header_size(std::FILE* f, const std::string& path, int& width, int& height, std::string& error) {
   int channels = 0;
   if (stbi_info_from_file(f, &width, &height, &channels) == 0) {
-    error = path + ": not a readable image (" + stbi_failure_reason() + ")";
+    error = path + ": not a readable image (" + decoder_failure() + ")";
     return false;
   }
   return true;
@@ -109,7 +154,7 @@ inline bool decode_8bit(std::FILE* f, const std::string& path, int channels, int
   std::unique_ptr<std::uint8_t, void (*)(void*)> data(stbi_load_from_file(f, &w, &h, &in_file, channels), stbi_image_free);
   std::fclose(f);
   if (!data) {
-    error = path + ": not a readable image (" + stbi_failure_reason() + ")";
+    error = path + ": not a readable image (" + decoder_failure() + ")";
     return false;
   }
   if (w <= 0 || h <= 0) {
@@ -150,7 +195,7 @@ inline bool load_gray8(const std::string& path, GrayImage& out, std::string& err
   int w = 0, h = 0, channels = 0;
   if (stbi_info_from_file(f, &w, &h, &channels) == 0) {
     std::fclose(f);
-    error = path + ": not a readable image (" + stbi_failure_reason() + ")";
+    error = path + ": not a readable image (" + decoder_failure() + ")";
     return false;
   }
   if (channels != 1 || stbi_is_16_bit_from_file(f) != 0) {
