@@ -70,13 +70,14 @@ inline bool pnm_complete(std::FILE* f) {
 // and their symbols. Scanning every FF C4 byte pair (not only real markers) can refuse a
 // valid file only if other data holds FF C4 followed by counts above 256. Other formats: true.
 inline bool jpeg_huffman_tables_ok(std::FILE* f) {
+  // stb takes any file starting FF (fill bytes, then D8) for a JPEG.
   std::vector<unsigned char> b;
   unsigned char head[2] = {};
-  if (std::fread(head, 1, 2, f) != 2 || head[0] != 0xFF || head[1] != 0xD8) return true;
+  if (std::fread(head, 1, 2, f) != 2 || head[0] != 0xFF) return true;
   b.assign(head, head + 2);
   unsigned char chunk[4096];
   for (std::size_t n; (n = std::fread(chunk, 1, sizeof chunk, f)) > 0;) b.insert(b.end(), chunk, chunk + n);
-  for (std::size_t i = 2; i + 4 <= b.size(); ++i) {
+  for (std::size_t i = 1; i + 4 <= b.size(); ++i) {
     if (b[i] != 0xFF || b[i + 1] != 0xC4) continue;
     long remaining = static_cast<long>(b[i + 2] << 8 | b[i + 3]) - 2;
     for (std::size_t t = i + 4; remaining > 0 && t + 17 <= b.size();) {
