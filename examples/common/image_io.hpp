@@ -67,8 +67,9 @@ inline bool pnm_complete(std::FILE* f) {
 // Debian's stb_image 2.27 does not check this and writes a larger table past its arrays
 // (fixed upstream in 2.28); tables are read as stb reads them: from every DHT marker, table
 // after table while the segment length is not used up, each a class/id byte, 16 code counts
-// and their symbols. Scanning every FF C4 byte pair (not only real markers) can refuse a
-// valid file only if other data holds FF C4 followed by counts above 256. Other formats: true.
+// and their symbols; bytes past the end of the file count as 0, as stb reads them. Scanning
+// every FF C4 byte pair (not only real markers) can refuse a valid file only if other data
+// holds FF C4 followed by counts above 256. Other formats: true.
 inline bool jpeg_huffman_tables_ok(std::FILE* f) {
   // stb takes any file starting FF (fill bytes, then D8) for a JPEG.
   std::vector<unsigned char> b;
@@ -80,9 +81,9 @@ inline bool jpeg_huffman_tables_ok(std::FILE* f) {
   for (std::size_t i = 1; i + 4 <= b.size(); ++i) {
     if (b[i] != 0xFF || b[i + 1] != 0xC4) continue;
     long remaining = static_cast<long>(b[i + 2] << 8 | b[i + 3]) - 2;
-    for (std::size_t t = i + 4; remaining > 0 && t + 17 <= b.size();) {
+    for (std::size_t t = i + 4; remaining > 0 && t < b.size();) {
       int codes = 0;
-      for (int k = 1; k <= 16; ++k) codes += b[t + k];
+      for (std::size_t k = 1; k <= 16; ++k) codes += t + k < b.size() ? b[t + k] : 0;  // stb reads 0 past the end
       if (codes > 256) return false;
       t += 17 + static_cast<std::size_t>(codes);
       remaining -= 17 + codes;
