@@ -1,7 +1,7 @@
 // evaluate: accuracy of a PP-MobileSeg model over a folder of images and label maps.
 //
 //   evaluate --weights W.pms --images DIR --labels DIR [--ignore N] [--threads N]
-//            [--mode auto|vim|exact] [--limit N] [--expect-miou X]
+//            [--mode auto|vim|exact] [--limit N] [--expect-miou X] [--max-memory MIB] [--skip-self-test]
 //
 // Every image in --images (PNG, JPEG, BMP, PPM/PGM, TGA; sorted by name) is paired with the
 // file of the same stem in --labels (PNG preferred): an 8-bit grayscale map of class ids of
@@ -11,10 +11,13 @@
 // [0, K) is an error. One confusion matrix is accumulated over the whole set:
 // IoU_c = TP / (TP + FP + FN) (0 for a class that never occurs nor is predicted), mIoU is the
 // mean over all K classes, pixel accuracy = correct / counted pixels. With --expect-miou the
-// exit status is 1 unless the mIoU is within 0.1 points of X.
+// exit status is 1 unless the mIoU is within 0.1 points of X. The weights must pass their
+// embedded self-test first (unless --skip-self-test). Progress goes to stderr only when it is
+// a terminal.
 //
 // Errors (missing folder, image without a label map, unreadable file, size mismatch, a
-// label value outside the classes) are one line on stderr and exit status 1.
+// label value outside the classes, an image whose workspace exceeds physical memory or
+// --max-memory) are one line on stderr and exit status 1; a wrong command line exits 2.
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -49,41 +52,52 @@ struct Options {
   int limit = 0;
   pms::Upsampling mode = pms::Upsampling::automatic;
   double expect_miou = -1;
+  int max_memory_mib = 0;  // 0: physical memory is the only limit
+  bool self_test = true;
 };
 
 bool g_progress_shown = false;  // a progress line without its newline is on stderr
 
-[[noreturn]] void fail(const std::string& message) {
+[[noreturn]] void fail(const std::string& message, int status = kErrorExit) {
   std::fprintf(stderr, "%sevaluate: %s\n", g_progress_shown ? "\n" : "", message.c_str());
-  std::exit(1);
+  std::exit(status);
 }
 
 const char* kUsage =
     "usage: evaluate --weights W.pms --images DIR --labels DIR [--ignore N] [--threads N]\n"
-    "                [--mode auto|vim|exact] [--limit N] [--expect-miou X]\n"
+    "                [--mode auto|vim|exact] [--limit N] [--expect-miou X] [--max-memory MIB] [--skip-self-test]\n"
     "  --ignore N       label value that marks pixels to skip (default 255; CamVid: 11)\n"
     "  --limit N        only the first N images (by name)\n"
-    "  --expect-miou X  exit 1 unless the mIoU (in %) is within 0.1 points of X\n";
+    "  --expect-miou X  exit 1 unless the mIoU (in %) is within 0.1 points of X\n"
+    "  --max-memory MIB refuse images whose workspace needs more (default: physical memory)\n"
+    "  --skip-self-test run without the weights' embedded self-test\n";
 
 Options parse(int argc, char** argv) {
   Options o;
-  parse_options(argc, argv, kUsage, fail, [&](const std::string& a, const char* v) {
+  const auto is_switch = [&](const std::string& a) {
+    if (a != "--skip-self-test") return false;
+    o.self_test = false;
+    return true;
+  };
+  parse_options(argc, argv, kUsage, fail, is_switch, [&](const std::string& a, const char* v) {
     if (a == "--weights") o.weights = v;
     else if (a == "--images") o.images = v;
     else if (a == "--labels") o.labels = v;
     else if (a == "--ignore") o.ignore = int_option(a, v, 0, 255, fail);
     else if (a == "--threads") o.threads = int_option(a, v, 1, 256, fail);
     else if (a == "--limit") o.limit = int_option(a, v, 1, 1 << 30, fail);
+    else if (a == "--max-memory") o.max_memory_mib = int_option(a, v, 1, 1 << 30, fail);
     else if (a == "--expect-miou") {
       char* end = nullptr;
       o.expect_miou = std::strtod(v, &end);
-      if (end == v || *end != '\0' || !(o.expect_miou >= 0 && o.expect_miou <= 100)) fail("--expect-miou needs a percentage");
+      if (end == v || *end != '\0' || !(o.expect_miou >= 0 && o.expect_miou <= 100))
+        fail("--expect-miou needs a percentage", kUsageExit);
     } else if (a == "--mode") o.mode = mode_option(v, fail);
     else return false;
     return true;
   });
   if (o.weights.empty() || o.images.empty() || o.labels.empty())
-    fail(std::string("--weights, --images and --labels are required\n") + kUsage);
+    fail(std::string("--weights, --images and --labels are required\n") + kUsage, kUsageExit);
   return o;
 }
 
@@ -131,6 +145,7 @@ int run(const Options& o, std::span<const std::byte> weights) {
   const auto t_start = std::chrono::steady_clock::now();
   pms::MobileSeg<Variant> model;
   if (const pms::Status s = model.load(weights); s != pms::Status::ok) fail(load_error(o.weights, s, model));
+  if (o.self_test) require_self_test(model, o.weights, fail);
   const int k = model.num_classes();
   if (o.ignore < k)
     fail("--ignore " + std::to_string(o.ignore) + " is one of this model's " + std::to_string(k) + " classes (0-" +
@@ -158,10 +173,12 @@ int run(const Options& o, std::span<const std::byte> weights) {
   std::uint64_t ignored = 0;
   double inference_s = 0;
   bool used_vim = false;
+  const bool progress = stderr_is_terminal();
+  const std::uint64_t budget = memory_budget(o.max_memory_mib);
 
   for (int i = 0; i < n; ++i) {
     const auto& [image_path, label_path] = pairs[static_cast<std::size_t>(i)];
-    {  // progress: "\r[ 12/233] name  36 ms/image"
+    if (progress) {  // "\r[ 12/233] name  36 ms/image"
       std::fprintf(stderr, "\r[%*d/%d] %s", static_cast<int>(std::to_string(n).size()), i + 1, n, image_path.filename().c_str());
       if (i > 0) std::fprintf(stderr, "  %.0f ms/image", 1000 * inference_s / i);
       std::fputs("   ", stderr);
@@ -181,7 +198,12 @@ int run(const Options& o, std::span<const std::byte> weights) {
 
     const pms::ImageView image{photo.pixels.data(), photo.height, photo.width, static_cast<std::ptrdiff_t>(photo.width) * 3,
                                pms::PixelFormat::rgb};
-    workspace.reserve(model.workspace_size(photo.height, photo.width, threads));
+    const std::size_t workspace_bytes = model.workspace_size(photo.height, photo.width, threads);
+    if (workspace_bytes > budget)
+      fail(image_path.string() + ": a " + std::to_string(photo.width) + "x" + std::to_string(photo.height) + " image needs a " +
+           size_text(workspace_bytes) + " workspace, more than the " + size_text(budget) + " available");
+    if (!workspace.reserve(workspace_bytes))
+      fail(image_path.string() + ": cannot allocate the " + size_text(workspace_bytes) + " workspace it needs");
     predicted.resize(static_cast<std::size_t>(photo.width) * photo.height);
     const pms::LabelMap<std::uint8_t> map{predicted.data(), photo.height, photo.width, photo.width};
     const std::span<std::byte> ws(workspace.data(), workspace.size());
@@ -204,10 +226,15 @@ int run(const Options& o, std::span<const std::byte> weights) {
         fail(label_path.string() + ": label " + std::to_string(t) + " at (x " + std::to_string(p % photo.width) + ", y " +
              std::to_string(p / photo.width) + ") is neither one of the " + std::to_string(k) + " classes nor the ignored label " +
              std::to_string(o.ignore) + "; pass --ignore " + std::to_string(t) + " if it marks pixels to skip");
+      // Both indices checked: a prediction outside [0, K) would mean a library fault, and is
+      // refused rather than written past the matrix.
+      if (predicted[p] >= k)
+        fail(image_path.string() + ": inference returned label " + std::to_string(predicted[p]) + ", outside the " +
+             std::to_string(k) + " classes");
       ++confusion[static_cast<std::size_t>(t) * k + predicted[p]];
     }
   }
-  std::fputc('\n', stderr);
+  if (progress) std::fputc('\n', stderr);
   g_progress_shown = false;
   const double total_s = seconds_since(t_start);
 
@@ -257,5 +284,9 @@ int run(const Options& o, std::span<const std::byte> weights) {
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
-  return run_with_weights(o.weights, fail, [&]<class Variant>(std::span<const std::byte> weights) { return run<Variant>(o, weights); });
+  try {
+    return run_with_weights(o.weights, fail, [&]<class Variant>(std::span<const std::byte> weights) { return run<Variant>(o, weights); });
+  } catch (const std::bad_alloc&) {  // the workspace check above is an estimate; any refusal still ends in one line
+    fail("out of memory");
+  }
 }

@@ -2,14 +2,22 @@
 //
 //   segment --weights W.pms --input IMAGE [--overlay OUT.png] [--mask OUT.png]
 //           [--labels OUT.png] [--mode auto|vim|exact] [--threads N] [--repeat N] [--max-side N]
+//           [--max-memory MIB] [--skip-self-test]
 //
-// The variant (Tiny or Base) and the class count come from the weights file. With
-// --max-side, a larger image is shrunk for the network and the labels are upsampled from the
-// low-res logits straight to the original size (what PaddleSeg's evaluation does), so every
-// output picture has the size of the input photo.
+// The variant (Tiny or Base) and the class count come from the weights file, which must pass
+// its embedded self-test first (unless --skip-self-test). With --max-side, a larger image is
+// shrunk for the network and the labels are upsampled from the low-res logits straight to
+// the original size (what PaddleSeg's evaluation does), so every output picture has the size
+// of the input photo. The memory a run needs is computed from the image header before
+// anything is decoded or allocated, and refused (with the size and a hint) if it exceeds the
+// machine's physical memory or --max-memory.
+//
+// Exit status: 0 done, 1 an error (one line on stderr), 2 a wrong command line.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -34,20 +42,28 @@ struct Options {
   int threads = 1;
   int repeat = 1;
   int max_side = 0;
+  int max_memory_mib = 0;  // 0: physical memory is the only limit
+  bool self_test = true;
 };
 
-[[noreturn]] void fail(const std::string& message) {
+[[noreturn]] void fail(const std::string& message, int status = kErrorExit) {
   std::fprintf(stderr, "segment: %s\n", message.c_str());
-  std::exit(1);
+  std::exit(status);
 }
 
 const char* kUsage =
     "usage: segment --weights W.pms --input IMAGE [--overlay OUT.png] [--mask OUT.png] [--labels OUT.png]\n"
-    "               [--mode auto|vim|exact] [--threads N] [--repeat N] [--max-side N]\n";
+    "               [--mode auto|vim|exact] [--threads N] [--repeat N] [--max-side N] [--max-memory MIB]\n"
+    "               [--skip-self-test]\n";
 
 Options parse(int argc, char** argv) {
   Options o;
-  parse_options(argc, argv, kUsage, fail, [&](const std::string& a, const char* v) {
+  const auto is_switch = [&](const std::string& a) {
+    if (a != "--skip-self-test") return false;
+    o.self_test = false;
+    return true;
+  };
+  parse_options(argc, argv, kUsage, fail, is_switch, [&](const std::string& a, const char* v) {
     if (a == "--weights") o.weights = v;
     else if (a == "--input") o.input = v;
     else if (a == "--overlay") o.overlay = v;
@@ -56,44 +72,74 @@ Options parse(int argc, char** argv) {
     else if (a == "--threads") o.threads = int_option(a, v, 1, 256, fail);
     else if (a == "--repeat") o.repeat = int_option(a, v, 1, 100000, fail);
     else if (a == "--max-side") o.max_side = int_option(a, v, 16, pms::kMaxImageSide, fail);
+    else if (a == "--max-memory") o.max_memory_mib = int_option(a, v, 1, 1 << 30, fail);
     else if (a == "--mode") o.mode = mode_option(v, fail);
     else return false;
     return true;
   });
-  if (o.weights.empty() || o.input.empty()) fail(std::string("--weights and --input are required\n") + kUsage);
+  if (o.weights.empty() || o.input.empty()) fail(std::string("--weights and --input are required\n") + kUsage, kUsageExit);
   return o;
+}
+
+// The size the network sees: the photo's, or with --max-side a shrunk one (aspect kept).
+std::array<int, 2> network_size(const Options& o, int width, int height) {
+  if (o.max_side == 0 || std::max(width, height) <= o.max_side) return {width, height};
+  const double s = static_cast<double>(o.max_side) / std::max(width, height);
+  return {std::max(1, static_cast<int>(width * s + 0.5)), std::max(1, static_cast<int>(height * s + 0.5))};
 }
 
 template <class Variant>
 int run(const Options& o, std::span<const std::byte> weights) {
   pms::MobileSeg<Variant> model;
   if (const pms::Status s = model.load(weights); s != pms::Status::ok) fail(load_error(o.weights, s, model));
-  RgbImage photo;
-  std::string error;
-  if (!load_rgb(o.input, photo, error)) fail(error);
-  if (photo.width > pms::kMaxImageSide || photo.height > pms::kMaxImageSide)
-    fail(o.input + ": image larger than " + std::to_string(pms::kMaxImageSide) + " pixels per side; use --max-side");
+  if (o.self_test) require_self_test(model, o.weights, fail);
 
+  // Sizes from the image header, checked before anything large is decoded or allocated.
+  int width = 0, height = 0;
+  std::string error;
+  if (!read_image_size(o.input, width, height, error)) fail(error);
+  const std::string photo_size = std::to_string(width) + "x" + std::to_string(height);
+  // The label map keeps the photo's size, so no --max-side helps past the largest side.
+  if (width > pms::kMaxImageSide || height > pms::kMaxImageSide)
+    fail(o.input + ": image " + photo_size + " is larger than " + std::to_string(pms::kMaxImageSide) +
+         " pixels per side (the labels keep the photo's size)");
+  const auto [net_w, net_h] = network_size(o, width, height);
+  const std::string net_size = std::to_string(net_w) + "x" + std::to_string(net_h);
+  if (const pms::Status s = pms::MobileSeg<Variant>::check_size(net_h, net_w); s != pms::Status::ok)
+    fail(o.input + ": " + pms::describe(s) + " (" + net_size + (s == pms::Status::image_too_large ? "; use --max-side)" : ")"));
+
+  std::unique_ptr<pms::ThreadPool> pool;
+  if (o.threads > 1) pool = std::make_unique<pms::ThreadPool>(o.threads);
+  const int threads = pool ? pool->threads() : 1;  // the system may grant fewer
+  const std::size_t workspace_bytes = model.workspace_size(net_h, net_w, threads, width);
+  const std::uint64_t pixels = static_cast<std::uint64_t>(width) * static_cast<std::uint64_t>(height);
+  // Decoded photo (3 bytes a pixel), labels (1), mask and overlay (3 each) when asked for.
+  const std::uint64_t picture_bytes = pixels * (4 + (o.mask.empty() && o.overlay.empty() ? 0 : 6));
+  const std::uint64_t budget = memory_budget(o.max_memory_mib);
+  const std::string hint = "; shrink the input with --max-side (e.g. --max-side " + std::to_string(std::max(16, std::max(net_w, net_h) / 4)) + ")";
+  if (workspace_bytes == 0 || workspace_bytes > budget || picture_bytes > budget - workspace_bytes)
+    fail(o.input + ": a " + net_size + " network input needs a " + size_text(workspace_bytes) + " workspace (plus " +
+         size_text(picture_bytes) + " for the pictures), more than the " + size_text(budget) + " available" + hint);
+  AlignedBytes workspace;
+  if (!workspace.reserve(workspace_bytes))
+    fail(o.input + ": cannot allocate the " + size_text(workspace_bytes) + " workspace a " + net_size + " input needs" + hint);
+
+  RgbImage photo;
+  if (!load_rgb(o.input, photo, error)) fail(error);
+  if (photo.width != width || photo.height != height) fail(o.input + ": decoded size differs from the header's " + photo_size);
   // The image the network sees: the photo, or a shrunk copy with --max-side.
   RgbImage shrunk;
   const RgbImage* seen = &photo;
-  if (o.max_side > 0 && std::max(photo.width, photo.height) > o.max_side) {
-    const double s = static_cast<double>(o.max_side) / std::max(photo.width, photo.height);
-    shrunk = resize_rgb(photo, std::max(1, static_cast<int>(photo.width * s + 0.5)), std::max(1, static_cast<int>(photo.height * s + 0.5)));
+  if (net_w != width || net_h != height) {
+    shrunk = resize_rgb(photo, net_w, net_h);
     seen = &shrunk;
   }
   const pms::ImageView image{seen->pixels.data(), seen->height, seen->width, static_cast<std::ptrdiff_t>(seen->width) * 3,
                              pms::PixelFormat::rgb};
-  if (const pms::Status s = pms::MobileSeg<Variant>::check_size(image.height, image.width); s != pms::Status::ok)
-    fail(o.input + ": " + pms::describe(s) + " (" + std::to_string(image.width) + "x" + std::to_string(image.height) + ")");
 
-  const int k = model.num_classes();
-  std::vector<std::int32_t> labels(static_cast<std::size_t>(photo.width) * photo.height);
-  const pms::LabelMap<std::int32_t> label_map{labels.data(), photo.height, photo.width, photo.width};
-  std::unique_ptr<pms::ThreadPool> pool;
-  if (o.threads > 1) pool = std::make_unique<pms::ThreadPool>(o.threads);
-  const int threads = pool ? pool->threads() : 1;  // the system may grant fewer
-  AlignedBytes workspace(model.workspace_size(image.height, image.width, threads, photo.width));
+  const int k = model.num_classes();  // at most 256 (weights/FORMAT.md): labels fit a byte
+  std::vector<std::uint8_t> labels(static_cast<std::size_t>(pixels));
+  const pms::LabelMap<std::uint8_t> label_map{labels.data(), photo.height, photo.width, photo.width};
 
   std::vector<double> ms;
   pms::SegmentInfo info;
@@ -114,8 +160,15 @@ int run(const Options& o, std::span<const std::byte> weights) {
   std::printf("inference: %.2f ms median of %d run%s, %d thread%s (image decode excluded)\n", ms[ms.size() / 2], o.repeat,
               o.repeat == 1 ? "" : "s", threads, threads == 1 ? "" : "s");
 
+  // Every label is checked before it indexes anything: a label outside [0, K) would mean a
+  // library fault, and is refused rather than written through.
   std::vector<long> counts(static_cast<std::size_t>(k), 0);
-  for (std::int32_t l : labels) ++counts[static_cast<std::size_t>(l)];
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] >= k)
+      fail("inference returned label " + std::to_string(labels[i]) + " at (x " + std::to_string(i % photo.width) + ", y " +
+           std::to_string(i / photo.width) + "), outside the " + std::to_string(k) + " classes");
+    ++counts[labels[i]];
+  }
   std::printf("classes found:\n");
   for (int c = 0; c < k; ++c)
     if (counts[c] > 0)
@@ -141,9 +194,7 @@ int run(const Options& o, std::span<const std::byte> weights) {
     }
   }
   if (!o.labels.empty()) {
-    if (k > 256) fail("--labels writes 8-bit PNG class ids; this model has more than 256 classes");
-    std::vector<std::uint8_t> ids(labels.begin(), labels.end());
-    if (!write_png(o.labels, photo.width, photo.height, 1, ids.data(), photo.width)) fail("cannot write " + o.labels);
+    if (!write_png(o.labels, photo.width, photo.height, 1, labels.data(), photo.width)) fail("cannot write " + o.labels);
     std::printf("class ids written to %s\n", o.labels.c_str());
   }
   return 0;
@@ -153,5 +204,9 @@ int run(const Options& o, std::span<const std::byte> weights) {
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
-  return run_with_weights(o.weights, fail, [&]<class Variant>(std::span<const std::byte> weights) { return run<Variant>(o, weights); });
+  try {
+    return run_with_weights(o.weights, fail, [&]<class Variant>(std::span<const std::byte> weights) { return run<Variant>(o, weights); });
+  } catch (const std::bad_alloc&) {  // the budget above is an estimate; a refused allocation still ends in one line
+    fail(o.input + ": out of memory; shrink the input with --max-side");
+  }
 }

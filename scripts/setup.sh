@@ -8,6 +8,7 @@ packages=(
   libxsimd-dev doctest-dev libbenchmark-dev libstb-dev
   g++-aarch64-linux-gnu qemu-user               # the AArch64/NEON test build under emulation
   python3-numpy python3-torch python3-pil       # the reference oracle and the weights converter
+  clang libclang-rt-14-dev                      # the libFuzzer harnesses (scripts/fuzz.sh)
 )
 
 missing=()

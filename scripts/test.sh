@@ -20,3 +20,6 @@ if [ ! -f build-aarch64/build.ninja ]; then
 fi
 meson compile -C build-aarch64 -j "$jobs"
 meson test -C build-aarch64 --print-errorlogs --num-processes "$jobs"
+
+# The fuzz harnesses of tests/fuzz, 60 s each from the committed seeds.
+scripts/fuzz.sh 60

@@ -302,7 +302,7 @@ def convert(params: dict, variant: str | None = None, num_classes: int | None = 
     variant = variant or inf_variant
     num_classes = num_classes or inf_k
     if not 2 <= num_classes <= fmt.MAX_CLASSES:
-        raise ConversionError(f"class count {num_classes} outside 2..{fmt.MAX_CLASSES} (format v1)")
+        raise ConversionError(f"class count {num_classes} outside 2..{fmt.MAX_CLASSES} (the .pms format stores u8 self-test labels)")
     if not all(np.isfinite(mean)) or not all(np.isfinite(std)) or min(std) <= 0:
         raise ConversionError("mean/std must be finite and std > 0")
     validate(params, variant, num_classes)

@@ -1,8 +1,9 @@
-"""Reader and writer of the .pms weights file, version 1 (see FORMAT.md, which is normative).
+"""Reader and writer of the .pms weights file, version 2 (see FORMAT.md, which is normative).
 
 Little-endian. [header 128 B][tensor table: count x 128 B][pad to 64][data section].
 Every tensor starts at a multiple of 64 from the file start; padding bytes are zero;
-table entries are in increasing offset order; checksum = FNV-1a 64 over the data section.
+table entries are in increasing offset order; checksum = FNV-1a 64 over the whole file
+(bytes [0, file_size)) with the 8 bytes of the checksum field taken as zero.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import struct
 import numpy as np
 
 MAGIC = b"\x89PMS\r\n\x1a\n"  # PNG-style: catches text-mode and 7-bit transfers
-VERSION = 1
+VERSION = 2  # 1: the checksum covered only the data section
 HEADER_SIZE = 128
 ENTRY_SIZE = 128
 ALIGN = 64
@@ -38,6 +39,23 @@ def fnv1a64(data: bytes) -> int:
     for b in data:
         h = ((h ^ b) * FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
     return h
+
+
+CHECKSUM_OFFSET = 88  # header offset of the u64 checksum field
+CHECKSUM_SIZE = 8
+
+
+def file_checksum(file: bytes) -> int:
+    """The header's checksum of a whole file (bytes [0, file_size)): FNV-1a 64 with the
+    checksum field's own 8 bytes read as zero."""
+    return fnv1a64(bytes(file[:CHECKSUM_OFFSET]) + b"\0" * CHECKSUM_SIZE + bytes(file[CHECKSUM_OFFSET + CHECKSUM_SIZE:]))
+
+
+def seal(file: bytes) -> bytes:
+    """`file` (exactly file_size bytes) with its checksum field set to file_checksum(file)."""
+    b = bytearray(file)
+    struct.pack_into("<Q", b, CHECKSUM_OFFSET, file_checksum(b))
+    return bytes(b)
 
 
 def round_up(n: int, a: int = ALIGN) -> int:
@@ -81,11 +99,11 @@ def pms_bytes(variant: str, num_classes: int, mean, std, tensors) -> bytes:
         data[o - data_offset:o - data_offset + len(raw)] = raw
     header = struct.pack(HEADER_FMT, MAGIC, VERSION, HEADER_SIZE, VARIANTS[variant], num_classes,
                          *[float(m) for m in mean], *[float(s) for s in std], n, ENTRY_SIZE,
-                         table_offset, n * ENTRY_SIZE, data_offset, data_size, fnv1a64(bytes(data)),
+                         table_offset, n * ENTRY_SIZE, data_offset, data_size, 0,
                          data_offset + data_size, b"\0" * 24)
     table = b"".join(entries)
     pad = b"\0" * (data_offset - HEADER_SIZE - len(table))
-    return header + table + pad + bytes(data)
+    return seal(header + table + pad + bytes(data))
 
 
 class PmsFile:
@@ -99,14 +117,18 @@ class PmsFile:
         if magic != MAGIC:
             raise ValueError("bad magic")
         if version != VERSION:
-            raise ValueError(f"unsupported version {version}")
+            raise ValueError(f"unsupported version {version} (this reader knows {VERSION}; re-convert the checkpoint)")
         if fsize > len(buf):
             raise ValueError("truncated file")
+        if fsize < HEADER_SIZE:
+            raise ValueError("corrupt header (file_size)")
+        if verify_checksum and file_checksum(buf[:fsize]) != checksum:
+            raise ValueError("bad checksum")
+        if variant not in VARIANTS.values():
+            raise ValueError(f"corrupt header (variant {variant})")
         self.variant = {v: k_ for k_, v in VARIANTS.items()}[variant]
         self.num_classes, self.mean, self.std = k, (m0, m1, m2), (s0, s1, s2)
         self.data_offset, self.data_size, self.checksum = doff, dsize, checksum
-        if verify_checksum and fnv1a64(bytes(buf[doff:doff + dsize])) != checksum:
-            raise ValueError("bad checksum")
         self.tensors: dict[str, np.ndarray] = {}
         self.order: list[str] = []
         self.offsets: dict[str, int] = {}  # byte offset of each tensor from the file start

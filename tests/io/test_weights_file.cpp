@@ -77,10 +77,10 @@ void put_le(std::byte* p, T v) {
 std::uint64_t hdr_u64(const AlignedBytes& b, std::size_t off) { return get_le<std::uint64_t>(b.data() + off); }
 std::byte* entry(const AlignedBytes& b, int i) { return b.data() + wf::kHeaderSize + static_cast<std::size_t>(i) * wf::kEntrySize; }
 
-// After mutating the data section, restores a valid checksum so that a later check fires.
+// After a mutation, stores the checksum of the mutated bytes (the whole buffer, which is the
+// whole file for the shipped files) so that the check after the checksum fires.
 void fix_checksum(AlignedBytes& b) {
-  const auto off = hdr_u64(b, wf::kOffDataOffset), size = hdr_u64(b, wf::kOffDataSize);
-  put_le<std::uint64_t>(b.data() + wf::kOffChecksum, wf::fnv1a64(b.span().subspan(off, size)));
+  put_le<std::uint64_t>(b.data() + wf::kOffChecksum, wf::file_checksum(b.span()));
 }
 
 // Parses a mutated copy; also checks the output view is left untouched on failure.
@@ -96,6 +96,14 @@ Status mutated(Mutate&& m) {
   AlignedBytes b(tiny_bytes());
   m(b);
   return parse_mutated(b);
+}
+// The same with the checksum recomputed after the mutation: what a crafted file looks like.
+template <class Mutate>
+Status mutated_resealed(Mutate&& m) {
+  return mutated([&](AlignedBytes& b) {
+    m(b);
+    fix_checksum(b);
+  });
 }
 
 int find_entry(const AlignedBytes& b, const char* name) {
@@ -122,8 +130,8 @@ TEST_CASE("shipped CamVid weights parse, with the documented header and layouts"
     std::uint64_t checksum;
     int low_h, low_w;
   };
-  for (const Case& c : {Case{kTiny, pms::ModelVariant::tiny, 194, 0xab6271b730dadcb8ull, 3, 4},
-                        Case{kBase, pms::ModelVariant::base, 242, 0x27d3233ee7906443ull, 7, 9}}) {
+  for (const Case& c : {Case{kTiny, pms::ModelVariant::tiny, 194, 0x83827468fb2319deull, 3, 4},
+                        Case{kBase, pms::ModelVariant::base, 242, 0x2d66dcc99b39582cull, 7, 9}}) {
     CAPTURE(c.path);
     const AlignedBytes b = read_file(c.path);
     pms::WeightsFile f;
@@ -246,8 +254,11 @@ TEST_CASE("header failures") {
   CHECK(mutated([](AlignedBytes&) {}) == Status::ok);
   CHECK(mutated([](AlignedBytes& b) { b.data()[1] = std::byte{'Q'}; }) == Status::bad_magic);
   CHECK(mutated([](AlignedBytes& b) { b.data()[7] = std::byte{0}; }) == Status::bad_magic);
-  CHECK(mutated([](AlignedBytes& b) { put_le<std::uint32_t>(b.data() + wf::kOffVersion, 2); }) ==
+  CHECK(mutated([](AlignedBytes& b) { put_le<std::uint32_t>(b.data() + wf::kOffVersion, 3); }) ==
         Status::unsupported_version);
+  CHECK(mutated_resealed([](AlignedBytes& b) { put_le<std::uint32_t>(b.data() + wf::kOffVersion, 1); }) ==
+        Status::unsupported_version);  // a v1 file, whose checksum covered the data only
+  CHECK(std::string(pms::describe(Status::unsupported_version)).find("re-convert") != std::string::npos);
   CHECK(mutated([](AlignedBytes& b) { put_le<std::uint32_t>(b.data() + wf::kOffVersion, 0); }) ==
         Status::unsupported_version);
   const auto corrupt = [](std::size_t off, auto value) {
@@ -287,8 +298,11 @@ TEST_CASE("header failures") {
 }
 
 TEST_CASE("table failures") {
+  // Resealed: the checksum would refuse all of these first (next test case); the table
+  // checks must refuse them on their own, as a crafted file carries a valid checksum.
+  const auto mutated = [](auto&& m) { return mutated_resealed(m); };
   const auto ent = [](int i, std::size_t field, auto value) {
-    return mutated([&](AlignedBytes& b) { put_le(entry(b, i) + field, value); });
+    return mutated_resealed([&](AlignedBytes& b) { put_le(entry(b, i) + field, value); });
   };
   // names
   CHECK(mutated([](AlignedBytes& b) { std::memset(entry(b, 3), 'a', wf::kNameField); }) == Status::corrupt_table);
@@ -368,4 +382,42 @@ TEST_CASE("data failures: checksum and non-finite values") {
           std::memset(b.data() + get_le<std::uint64_t>(entry(b, i) + wf::kEntOffset), 0xff, 16);
           fix_checksum(b);
         }) == Status::ok);
+}
+
+namespace {
+
+// Flips every bit of bytes [begin, end) of `file` in turn and counts the flips parse() accepts.
+int accepted_bit_flips(const AlignedBytes& file, std::size_t begin, std::size_t end) {
+  AlignedBytes b(file);
+  int accepted = 0;
+  for (std::size_t i = begin; i < end; ++i) {
+    for (int bit = 0; bit < 8; ++bit) {
+      b.data()[i] ^= std::byte{static_cast<unsigned char>(1u << bit)};
+      pms::WeightsFile out;
+      if (pms::WeightsFile::parse(b.span(), out) == Status::ok) {
+        ++accepted;
+        MESSAGE("accepted: bit " << bit << " of byte " << i);
+      }
+      b.data()[i] ^= std::byte{static_cast<unsigned char>(1u << bit)};
+    }
+  }
+  return accepted;
+}
+
+}  // namespace
+
+// Format v2 checksums the whole file, so no damage to the header (class count, mean, std: all
+// accepted by v1 when the change kept the header consistent) or to the table goes unnoticed.
+// model.load() parses first, so what parse() refuses, load() refuses.
+TEST_CASE("every single-bit flip of the header or the tensor table is refused") {
+  SUBCASE("a small file: all of its header and table") {
+    const AlignedBytes small = read_file(PMS_SOURCE_DIR "/tests/fuzz/corpus/weights_raw/base_k3_head.pms");
+    pms::WeightsFile f;
+    REQUIRE(pms::WeightsFile::parse(small.span(), f) == Status::ok);
+    const std::size_t table_end = wf::kHeaderSize + static_cast<std::size_t>(f.tensor_count()) * wf::kEntrySize;
+    CHECK(accepted_bit_flips(small, 0, table_end) == 0);
+  }
+  SUBCASE("the shipped Tiny file: its header") {  // 6 ms a flip (the whole file is hashed)
+    CHECK(accepted_bit_flips(tiny_bytes(), 0, wf::kHeaderSize) == 0);
+  }
 }

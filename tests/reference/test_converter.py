@@ -10,6 +10,7 @@ import os
 import pickle
 import subprocess
 import sys
+import struct
 import tempfile
 import unittest
 
@@ -215,6 +216,40 @@ class SelfTestAndHeader(unittest.TestCase):
         data[-100] ^= 1
         with self.assertRaisesRegex(ValueError, "checksum"):
             fmt.PmsFile(bytes(data))
+
+
+class FileChecksum(unittest.TestCase):
+    """Format v2: the checksum covers the whole file, header and tensor table included."""
+
+    def small_file(self):
+        return fmt.pms_bytes("tiny", 3, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25),
+                             [("a.weight", np.arange(6, dtype=np.float32).reshape(2, 3)),
+                              ("b.image", np.arange(10, dtype=np.uint8))])
+
+    def test_definition(self):
+        data = self.small_file()
+        stored = struct.unpack_from("<Q", data, 88)[0]
+        self.assertEqual(stored, fmt.fnv1a64(data[:88] + bytes(8) + data[96:]))
+        self.assertEqual(struct.unpack_from("<I", data, 8)[0], 2)
+        fmt.PmsFile(data)  # verifies
+
+    def test_every_bit_of_header_and_table_is_covered(self):
+        data = self.small_file()
+        f = fmt.PmsFile(data)
+        end_of_table = fmt.HEADER_SIZE + len(f.order) * fmt.ENTRY_SIZE
+        for byte in list(range(0, 88)) + list(range(96, end_of_table)) + [f.data_offset, len(data) - 1]:
+            for bit in range(8):
+                flipped = bytearray(data)
+                flipped[byte] ^= 1 << bit
+                with self.subTest(byte=byte, bit=bit):
+                    with self.assertRaises(ValueError):
+                        fmt.PmsFile(bytes(flipped))
+
+    def test_version_1_is_refused_with_advice(self):
+        v1 = bytearray(self.small_file())
+        struct.pack_into("<I", v1, 8, 1)
+        with self.assertRaisesRegex(ValueError, "unsupported version 1.*re-convert"):
+            fmt.PmsFile(bytes(v1))
 
 
 class Rejects(unittest.TestCase):

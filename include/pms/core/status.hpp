@@ -12,12 +12,12 @@ enum class [[nodiscard]] Status : std::uint8_t {
   // weights file (pms/io)
   truncated,          // buffer shorter than the header, the tensor table or a tensor it names
   bad_magic,          // not a .pms file
-  unsupported_version,
+  unsupported_version, // a format version this reader does not know (e.g. v1): re-convert
   wrong_variant,      // the file holds Tiny weights and Base was requested (or vice versa)
   wrong_class_count,  // class count differs from the one requested, or is 0 / too large
   missing_tensor,     // a tensor the network needs is not in the table
   shape_mismatch,     // a tensor has a shape or layout the network does not expect
-  bad_checksum,       // data bytes do not match the stored checksum
+  bad_checksum,       // the file's bytes do not match the stored checksum
   misaligned_buffer,  // buffer not aligned to kBufferAlignment bytes
   non_finite_weights, // NaN or Inf in a tensor
   corrupt_table,      // tensor table entry out of bounds, overlapping or malformed
@@ -42,12 +42,12 @@ constexpr const char* describe(Status s) noexcept {
     case Status::ok: return "ok";
     case Status::truncated: return "weights buffer is truncated";
     case Status::bad_magic: return "not a pms weights file (bad magic)";
-    case Status::unsupported_version: return "unsupported weights format version";
+    case Status::unsupported_version: return "unsupported weights format version (re-convert the checkpoint with weights/convert.py)";
     case Status::wrong_variant: return "weights are for another model variant";
     case Status::wrong_class_count: return "weights have an unexpected class count";
     case Status::missing_tensor: return "weights lack a tensor the network needs";
     case Status::shape_mismatch: return "a weight tensor has the wrong shape";
-    case Status::bad_checksum: return "weights checksum mismatch (corrupt data)";
+    case Status::bad_checksum: return "weights checksum mismatch (corrupt file)";
     case Status::misaligned_buffer: return "weights buffer is not 64-byte aligned";
     case Status::non_finite_weights: return "weights contain NaN or Inf";
     case Status::corrupt_table: return "weights tensor table is corrupt";

@@ -1,4 +1,4 @@
-// pms/io/weights_file.hpp: a checked, zero-copy view of a .pms v1 weights file.
+// pms/io/weights_file.hpp: a checked, zero-copy view of a .pms v2 weights file.
 //
 // The caller owns the bytes (a file read into an aligned buffer, an mmap, or a static array
 // aligned to kBufferAlignment); WeightsFile only points into them, so the bytes must outlive
@@ -51,7 +51,7 @@ struct TensorEntry {
 namespace weights_format {  // FORMAT.md sections 2 and 3
 
 inline constexpr std::array<std::uint8_t, 8> kMagic{0x89, 'P', 'M', 'S', '\r', '\n', 0x1a, '\n'};
-inline constexpr std::uint32_t kVersion = 1;
+inline constexpr std::uint32_t kVersion = 2;  // 1: checksum over the data section only
 inline constexpr std::size_t kHeaderSize = 128;
 inline constexpr std::size_t kEntrySize = 128;
 inline constexpr std::size_t kNameField = 88;  // names of 1..87 bytes + NUL padding
@@ -71,13 +71,23 @@ inline constexpr std::size_t kEntDType = 88, kEntRank = 92, kEntDims = 96, kEntO
 inline constexpr std::uint64_t kFnvOffsetBasis = 0xcbf29ce484222325ull;
 inline constexpr std::uint64_t kFnvPrime = 0x100000001b3ull;
 
-// FNV-1a 64, one byte at a time (FORMAT.md: checksum over the data section).
+// FNV-1a 64, one byte at a time; `h` continues an earlier call's result.
 constexpr std::uint64_t fnv1a64(std::span<const std::byte> bytes, std::uint64_t h = kFnvOffsetBasis) noexcept {
   for (std::byte b : bytes) {
     h ^= static_cast<std::uint8_t>(b);
     h *= kFnvPrime;
   }
   return h;
+}
+
+// The header's checksum field (FORMAT.md section 2): FNV-1a 64 over the whole file, bytes
+// [0, file_size) = `file`, with the 8 bytes of the checksum field itself taken as zero. It
+// covers header, tensor table, padding and data. `file` must hold at least a header.
+constexpr std::uint64_t file_checksum(std::span<const std::byte> file) noexcept {
+  constexpr std::array<std::byte, 8> kZeroField{};
+  std::uint64_t h = fnv1a64(file.first(kOffChecksum));
+  h = fnv1a64(kZeroField, h);
+  return fnv1a64(file.subspan(kOffChecksum + kZeroField.size()), h);
 }
 
 template <class T>
@@ -95,105 +105,27 @@ class WeightsFile {
  public:
   WeightsFile() = default;  // empty: tensor_count() == 0
 
-  // Validates `bytes` as a .pms v1 file (FORMAT.md section 6 lists the checks, in order) and
-  // on success makes `out` a view of it. On failure `out` is left unchanged.
+  // Validates `bytes` as a .pms v2 file and on success makes `out` a view of it; on failure
+  // `out` is left unchanged. The steps, in order (FORMAT.md section 6; the first failure is
+  // returned):
+  //   1. check_buffer     alignment and room for a header         misaligned_buffer, truncated
+  //   2. check_identity   magic and version                        bad_magic, unsupported_version
+  //   3. read_header      field consistency, class count, size    corrupt_header, wrong_class_count, truncated
+  //   4. check_checksum   FNV-1a 64 of the whole file             bad_checksum
+  //   5. check_table      every entry well-formed and in bounds   corrupt_table
+  //   6. check_finite     no NaN/Inf in an f32 tensor             non_finite_weights
+  // The checksum comes before the table so that a damaged table is reported as damage; the
+  // table checks still run, since a crafted file can carry a valid checksum.
   [[nodiscard]] static Status parse(std::span<const std::byte> bytes, WeightsFile& out) noexcept {
-    namespace wf = weights_format;
-    using wf::load_le;
-    if (reinterpret_cast<std::uintptr_t>(bytes.data()) % kBufferAlignment != 0) return Status::misaligned_buffer;
-    if (bytes.size() < wf::kHeaderSize) return Status::truncated;
-    const std::byte* b = bytes.data();
-    if (std::memcmp(b, wf::kMagic.data(), wf::kMagic.size()) != 0) return Status::bad_magic;
-    if (load_le<std::uint32_t>(b + wf::kOffVersion) != wf::kVersion) return Status::unsupported_version;
-
     WeightsFile f;
-    f.base_ = b;
-    const auto header_size = load_le<std::uint32_t>(b + wf::kOffHeaderSize);
-    const auto variant = load_le<std::uint32_t>(b + wf::kOffVariant);
-    const auto classes = load_le<std::uint32_t>(b + wf::kOffClasses);
-    const auto count = load_le<std::uint32_t>(b + wf::kOffCount);
-    const auto entry_size = load_le<std::uint32_t>(b + wf::kOffEntrySize);
-    const auto table_offset = load_le<std::uint64_t>(b + wf::kOffTableOffset);
-    const auto table_size = load_le<std::uint64_t>(b + wf::kOffTableSize);
-    const auto data_offset = load_le<std::uint64_t>(b + wf::kOffDataOffset);
-    const auto data_size = load_le<std::uint64_t>(b + wf::kOffDataSize);
-    const auto checksum = load_le<std::uint64_t>(b + wf::kOffChecksum);
-    const auto file_size = load_le<std::uint64_t>(b + wf::kOffFileSize);
-    for (int c = 0; c < 3; ++c) {
-      f.mean_[c] = load_le<float>(b + wf::kOffMean + 4 * c);
-      f.std_[c] = load_le<float>(b + wf::kOffStd + 4 * c);
-    }
-
-    // Header consistency. count is bounded first, so none of the products below overflow.
-    bool ok = header_size == wf::kHeaderSize && entry_size == wf::kEntrySize && table_offset == wf::kHeaderSize &&
-              variant <= 1 && count >= 1 && count <= wf::kMaxTensors &&
-              table_size == std::uint64_t{count} * wf::kEntrySize &&
-              data_offset == round_up(table_offset + table_size) && data_size % wf::kAlign == 0 &&
-              data_size <= std::numeric_limits<std::uint64_t>::max() - data_offset &&
-              file_size == data_offset + data_size;
-    for (std::size_t i = wf::kOffReserved; i < wf::kHeaderSize; ++i) ok = ok && b[i] == std::byte{0};
-    for (int c = 0; c < 3; ++c) {
-      ok = ok && std::isfinite(f.mean_[c]) && std::isfinite(f.std_[c]) && f.std_[c] > 0.0f;
-    }
-    if (!ok) return Status::corrupt_header;
-    if (classes < static_cast<std::uint32_t>(wf::kMinClasses) || classes > static_cast<std::uint32_t>(wf::kMaxClasses))
-      return Status::wrong_class_count;
-    if (file_size > bytes.size()) return Status::truncated;
-
-    f.variant_ = static_cast<ModelVariant>(variant);
-    f.num_classes_ = static_cast<int>(classes);
-    f.count_ = static_cast<int>(count);
-    f.table_ = b + table_offset;
-    f.size_ = static_cast<std::size_t>(file_size);
-
-    // Table entries: well-formed, inside the data section, increasing and disjoint.
-    const std::uint64_t data_end = data_offset + data_size;
-    std::uint64_t prev_end = data_offset;
-    for (int i = 0; i < f.count_; ++i) {
-      const std::byte* e = f.table_ + static_cast<std::size_t>(i) * wf::kEntrySize;
-      if (!name_field_ok(e)) return Status::corrupt_table;
-      const auto dtype = load_le<std::uint32_t>(e + wf::kEntDType);
-      const auto rank = load_le<std::uint32_t>(e + wf::kEntRank);
-      const auto offset = load_le<std::uint64_t>(e + wf::kEntOffset);
-      const auto nbytes = load_le<std::uint64_t>(e + wf::kEntBytes);
-      if (dtype != static_cast<std::uint32_t>(DType::f32) && dtype != static_cast<std::uint32_t>(DType::u8))
-        return Status::corrupt_table;
-      if (rank < 1 || rank > 4) return Status::corrupt_table;
-      std::uint64_t elems = 1;
-      for (std::uint32_t d = 0; d < 4; ++d) {
-        const auto dim = load_le<std::uint32_t>(e + wf::kEntDims + 4 * d);
-        if (d >= rank) {
-          if (dim != 0) return Status::corrupt_table;
-          continue;
-        }
-        if (dim == 0 || dim > static_cast<std::uint32_t>(std::numeric_limits<int>::max())) return Status::corrupt_table;
-        if (elems > data_size / dim) return Status::corrupt_table;  // product exceeds any valid size
-        elems *= dim;
-      }
-      const std::uint64_t esize = dtype_size(static_cast<DType>(dtype));
-      if (elems > data_size / esize || nbytes != elems * esize) return Status::corrupt_table;
-      if (offset % wf::kAlign != 0 || offset < prev_end || offset > data_end || nbytes > data_end - offset)
-        return Status::corrupt_table;
-      prev_end = offset + nbytes;
-      for (int j = 0; j < i; ++j) {
-        if (f.name_at(j) == f.name_at(i)) return Status::corrupt_table;
-      }
-    }
-
-    if (wf::fnv1a64(bytes.subspan(static_cast<std::size_t>(data_offset), static_cast<std::size_t>(data_size))) !=
-        checksum)
-      return Status::bad_checksum;
-
-    for (int i = 0; i < f.count_; ++i) {
-      const TensorEntry t = f.tensor(i);
-      if (t.dtype != DType::f32) continue;
-      const auto* p = static_cast<const std::byte*>(t.data);
-      for (std::size_t k = 0; k < t.elements(); ++k) {
-        if (!wf::is_finite_bits(load_le<std::uint32_t>(p + 4 * k))) return Status::non_finite_weights;
-      }
-    }
-    out = f;
-    return Status::ok;
+    Status s = check_buffer(bytes);
+    if (s == Status::ok) s = check_identity(bytes);
+    if (s == Status::ok) s = f.read_header(bytes);
+    if (s == Status::ok) s = check_checksum(bytes.first(f.size_));
+    if (s == Status::ok) s = f.check_table();
+    if (s == Status::ok) s = f.check_finite();
+    if (s == Status::ok) out = f;
+    return s;
   }
 
   // wrong_variant / wrong_class_count unless the file holds this variant and, when
@@ -267,6 +199,135 @@ class WeightsFile {
   }
 
  private:
+  // ---- parse() steps -----------------------------------------------------------------------
+
+  // 1. The buffer is 64-byte aligned and holds at least a header.
+  static Status check_buffer(std::span<const std::byte> bytes) noexcept {
+    if (reinterpret_cast<std::uintptr_t>(bytes.data()) % kBufferAlignment != 0) return Status::misaligned_buffer;
+    if (bytes.size() < weights_format::kHeaderSize) return Status::truncated;
+    return Status::ok;
+  }
+
+  // 2. A .pms file of the version this reader knows.
+  static Status check_identity(std::span<const std::byte> bytes) noexcept {
+    namespace wf = weights_format;
+    if (std::memcmp(bytes.data(), wf::kMagic.data(), wf::kMagic.size()) != 0) return Status::bad_magic;
+    if (wf::load_le<std::uint32_t>(bytes.data() + wf::kOffVersion) != wf::kVersion) return Status::unsupported_version;
+    return Status::ok;
+  }
+
+  // 3. Header fields consistent with each other and with the buffer; on success fills this
+  // view's members, which the later steps read (parse() copies the view out only when every
+  // step passed).
+  Status read_header(std::span<const std::byte> bytes) noexcept {
+    namespace wf = weights_format;
+    using wf::load_le;
+    const std::byte* b = bytes.data();
+    const auto header_size = load_le<std::uint32_t>(b + wf::kOffHeaderSize);
+    const auto variant = load_le<std::uint32_t>(b + wf::kOffVariant);
+    const auto classes = load_le<std::uint32_t>(b + wf::kOffClasses);
+    const auto count = load_le<std::uint32_t>(b + wf::kOffCount);
+    const auto entry_size = load_le<std::uint32_t>(b + wf::kOffEntrySize);
+    const auto table_offset = load_le<std::uint64_t>(b + wf::kOffTableOffset);
+    const auto table_size = load_le<std::uint64_t>(b + wf::kOffTableSize);
+    const auto data_offset = load_le<std::uint64_t>(b + wf::kOffDataOffset);
+    const auto data_size = load_le<std::uint64_t>(b + wf::kOffDataSize);
+    const auto file_size = load_le<std::uint64_t>(b + wf::kOffFileSize);
+    std::array<float, 3> mean{}, std_dev{};
+    for (int c = 0; c < 3; ++c) {
+      mean[c] = load_le<float>(b + wf::kOffMean + 4 * c);
+      std_dev[c] = load_le<float>(b + wf::kOffStd + 4 * c);
+    }
+    // count is bounded first, so none of the products below overflow.
+    bool ok = header_size == wf::kHeaderSize && entry_size == wf::kEntrySize && table_offset == wf::kHeaderSize &&
+              variant <= 1 && count >= 1 && count <= wf::kMaxTensors &&
+              table_size == std::uint64_t{count} * wf::kEntrySize &&
+              data_offset == round_up(table_offset + table_size) && data_size % wf::kAlign == 0 &&
+              data_size <= std::numeric_limits<std::uint64_t>::max() - data_offset &&
+              file_size == data_offset + data_size;
+    for (std::size_t i = wf::kOffReserved; i < wf::kHeaderSize; ++i) ok = ok && b[i] == std::byte{0};
+    for (int c = 0; c < 3; ++c) ok = ok && std::isfinite(mean[c]) && std::isfinite(std_dev[c]) && std_dev[c] > 0.0f;
+    if (!ok) return Status::corrupt_header;
+    if (classes < static_cast<std::uint32_t>(wf::kMinClasses) || classes > static_cast<std::uint32_t>(wf::kMaxClasses))
+      return Status::wrong_class_count;
+    if (file_size > bytes.size()) return Status::truncated;
+
+    base_ = b;
+    table_ = b + table_offset;
+    size_ = static_cast<std::size_t>(file_size);
+    data_offset_ = data_offset;
+    data_size_ = data_size;
+    variant_ = static_cast<ModelVariant>(variant);
+    num_classes_ = static_cast<int>(classes);
+    mean_ = mean;
+    std_ = std_dev;
+    count_ = static_cast<int>(count);
+    return Status::ok;
+  }
+
+  // 4. The stored checksum is the FNV-1a 64 of the whole file (`file`: bytes [0, file_size))
+  // with its own 8 bytes read as zero.
+  static Status check_checksum(std::span<const std::byte> file) noexcept {
+    namespace wf = weights_format;
+    return wf::file_checksum(file) == wf::load_le<std::uint64_t>(file.data() + wf::kOffChecksum) ? Status::ok
+                                                                                                   : Status::bad_checksum;
+  }
+
+  // 5. Entries well-formed, inside the data section, in increasing offset order, disjoint,
+  // with unique names.
+  Status check_table() const noexcept {
+    namespace wf = weights_format;
+    using wf::load_le;
+    const std::uint64_t data_end = data_offset_ + data_size_;
+    std::uint64_t prev_end = data_offset_;
+    for (int i = 0; i < count_; ++i) {
+      const std::byte* e = entry(i);
+      if (!name_field_ok(e)) return Status::corrupt_table;
+      const auto dtype = load_le<std::uint32_t>(e + wf::kEntDType);
+      const auto rank = load_le<std::uint32_t>(e + wf::kEntRank);
+      const auto offset = load_le<std::uint64_t>(e + wf::kEntOffset);
+      const auto nbytes = load_le<std::uint64_t>(e + wf::kEntBytes);
+      if (dtype != static_cast<std::uint32_t>(DType::f32) && dtype != static_cast<std::uint32_t>(DType::u8))
+        return Status::corrupt_table;
+      if (rank < 1 || rank > 4) return Status::corrupt_table;
+      std::uint64_t elems = 1;
+      for (std::uint32_t d = 0; d < 4; ++d) {
+        const auto dim = load_le<std::uint32_t>(e + wf::kEntDims + 4 * d);
+        if (d >= rank) {
+          if (dim != 0) return Status::corrupt_table;
+          continue;
+        }
+        if (dim == 0 || dim > static_cast<std::uint32_t>(std::numeric_limits<int>::max())) return Status::corrupt_table;
+        if (elems > data_size_ / dim) return Status::corrupt_table;  // product exceeds any valid size
+        elems *= dim;
+      }
+      const std::uint64_t esize = dtype_size(static_cast<DType>(dtype));
+      if (elems > data_size_ / esize || nbytes != elems * esize) return Status::corrupt_table;
+      if (offset % wf::kAlign != 0 || offset < prev_end || offset > data_end || nbytes > data_end - offset)
+        return Status::corrupt_table;
+      prev_end = offset + nbytes;
+      for (int j = 0; j < i; ++j) {
+        if (name_at(j) == name_at(i)) return Status::corrupt_table;
+      }
+    }
+    return Status::ok;
+  }
+
+  // 6. Every f32 value finite (the kernels' arithmetic assumes it).
+  Status check_finite() const noexcept {
+    for (int i = 0; i < count_; ++i) {
+      const TensorEntry t = tensor(i);
+      if (t.dtype != DType::f32) continue;
+      const auto* p = static_cast<const std::byte*>(t.data);
+      for (std::size_t k = 0; k < t.elements(); ++k) {
+        if (!weights_format::is_finite_bits(weights_format::load_le<std::uint32_t>(p + 4 * k)))
+          return Status::non_finite_weights;
+      }
+    }
+    return Status::ok;
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------
   static constexpr std::uint64_t round_up(std::uint64_t n) noexcept {
     return (n + weights_format::kAlign - 1) / weights_format::kAlign * weights_format::kAlign;
   }
@@ -302,6 +363,8 @@ class WeightsFile {
   const std::byte* base_ = nullptr;
   const std::byte* table_ = nullptr;
   std::size_t size_ = 0;
+  std::uint64_t data_offset_ = 0;
+  std::uint64_t data_size_ = 0;
   ModelVariant variant_ = ModelVariant::tiny;
   int num_classes_ = 0;
   int count_ = 0;
