@@ -153,7 +153,10 @@ TEST_CASE("upsample_argmax: exact ties are won by the first class") {
       t.at(y, x, 141) = t.at(y, x, 140) = (x + y) % 3 == 0 ? 9.0f + uniform(g) : t.at(y, x, 140);
     }
   // x16 (cells vectorised over pixels) and x2.5 / x1.25 (cells vectorised over classes).
-  for (const auto& [oh, ow] : {std::pair<int, int>{144, 128}, std::pair<int, int>{22, 20}, std::pair<int, int>{11, 10}}) {
+  // Plain variables, not a structured binding: CHECK_MESSAGE captures them in a lambda, which
+  // C++20 compilers before clang 16 refuse for bindings.
+  for (const auto& size : {std::pair<int, int>{144, 128}, std::pair<int, int>{22, 20}, std::pair<int, int>{11, 10}}) {
+    const int oh = size.first, ow = size.second;
     std::vector<std::int32_t> labels(static_cast<std::size_t>(oh) * ow, -1);
     Buffer scratch(kernels::upsample_argmax_scratch_floats(150, 8, ow));
     kernels::upsample_argmax<std::int32_t>(t.view, oh, ow, labels.data(), ow, {0, oh}, scratch.data());
@@ -166,7 +169,8 @@ TEST_CASE("upsample_argmax: exact ties are won by the first class") {
 TEST_CASE("upsample_argmax: VIM (gathered present classes, class_ids) against the reference") {
   auto g = rng(603);
   for (Field f : {Field::random, Field::segments}) {
-    for (const auto& [ih, iw, oh, ow] : {std::array<int, 4>{32, 32, 256, 256}, std::array<int, 4>{13, 11, 97, 131}}) {
+    for (const auto& dims : {std::array<int, 4>{32, 32, 256, 256}, std::array<int, 4>{13, 11, 97, 131}}) {
+      const int ih = dims[0], iw = dims[1], oh = dims[2], ow = dims[3];  // the lambda below captures oh, ow
       const int k = 150;
       OwnedTensor logits = make_logits(g, ih, iw, k, f);
       // Steps 1-3 of spec 9.3 with the argmax kernels.
