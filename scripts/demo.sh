@@ -10,7 +10,7 @@ weights=${2:-weights/pp_mobileseg_tiny_camvid.pms}
 
 scripts/setup.sh
 if [ ! -f build-release/build.ninja ]; then
-  meson setup build-release --buildtype=release -Dtests=false -Dbench=false >/dev/null
+  meson setup build-release --buildtype=release -Dtests=false -Dbench=disabled >/dev/null
 fi
 meson compile -C build-release segment >/dev/null
 

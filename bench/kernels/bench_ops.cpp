@@ -287,7 +287,8 @@ const bool registered = [] {
   add_variant<Base>(seen, all);
   for (auto& [name, fn] : all) {
     const std::string label = seen.count(name) ? seen[name] : "";
-    benchmark::RegisterBenchmark(name.c_str(), [fn, label](benchmark::State& st) {
+    // fn = fn: an init-capture, since clang before 16 cannot capture a structured binding.
+    benchmark::RegisterBenchmark(name.c_str(), [fn = fn, label](benchmark::State& st) {
       st.SetLabel(label);
       fn(st);
     })->Unit(benchmark::kMicrosecond);

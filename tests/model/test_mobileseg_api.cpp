@@ -145,7 +145,8 @@ TEST_CASE_TEMPLATE("results do not depend on the thread count", V, Tiny, Base) {
   Loaded<V> m;
   // 150 x 140 is large enough for the first blocks to stream rows (MV3Block::streamed); at
   // 260 x 270 smb2.blocks.0 streams with 1 and 2 threads and runs layer by layer with 3.
-  for (const auto& [h, w] : {std::pair{kH, kW}, std::pair{150, 140}, std::pair{260, 270}}) {
+  for (const auto& size : {std::pair{kH, kW}, std::pair{150, 140}, std::pair{260, 270}}) {
+    const int h = size.first, w = size.second;  // not a structured binding: CAPTURE's lambda takes h
     CAPTURE(h);
     const auto img = pms::test::test_image(h, w, 3);
     const ImageView image{img.data(), h, w, w * 3, PixelFormat::rgb};

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <span>
 #include <utility>
@@ -36,6 +37,10 @@ class PageBuffer {
     const std::size_t align = bytes >= kHugePage ? kHugePage : kSmallAlignment;
     if (bytes > static_cast<std::size_t>(-1) - align) return;  // the round-up would overflow
     const std::size_t reserved = (bytes + align - 1) / align * align;  // aligned_alloc wants a multiple
+    // No object may exceed PTRDIFF_MAX bytes: refused here rather than by the allocator, since
+    // some allocators (AddressSanitizer's by default) abort on such a request instead of
+    // returning null.
+    if (reserved > static_cast<std::size_t>(PTRDIFF_MAX)) return;
     data_ = static_cast<std::byte*>(std::aligned_alloc(align, reserved > 0 ? reserved : align));
     if (data_ == nullptr) return;
     size_ = bytes;

@@ -194,7 +194,8 @@ TEST_CASE("upsample_argmax: exact ties are won by the first class") {
 TEST_CASE("upsample_argmax: VIM (gathered present classes, class_ids) against the reference") {
   auto g = rng(603);
   for (Field f : {Field::random, Field::segments}) {
-    for (const auto& [ih, iw, oh, ow] : {std::array<int, 4>{32, 32, 256, 256}, std::array<int, 4>{13, 11, 97, 131}}) {
+    for (const auto& dims : {std::array<int, 4>{32, 32, 256, 256}, std::array<int, 4>{13, 11, 97, 131}}) {
+      const int ih = dims[0], iw = dims[1], oh = dims[2], ow = dims[3];  // the lambda below captures oh, ow
       const int k = 150;
       OwnedTensor logits = make_logits(g, ih, iw, k, f);
       // Steps 1-3 of spec 9.3 with the argmax kernels.
