@@ -24,15 +24,15 @@ Run ISA_MIX_ENTRY(const std::byte* weights, std::size_t weight_bytes, const std:
     run.status_exact = run.status_vim = static_cast<int>(s);
     return run;
   }
-  const std::size_t bytes = model.workspace_size(height, width) + 64;
-  auto* raw = new (std::align_val_t{64}) std::byte[bytes];
+  const std::size_t bytes = model.workspace_size(height, width);  // any alignment works
+  auto* raw = new std::byte[bytes];
   const std::span<std::byte> workspace(raw, bytes);
   const pms::ImageView image{rgb, height, width, width * 3, pms::PixelFormat::rgb};
   run.status_exact = static_cast<int>(model.segment(image, workspace, pms::LabelMap<std::uint8_t>{labels_exact, height, width, width},
                                                     pms::SegmentOptions{pms::Upsampling::exact}));
   run.status_vim = static_cast<int>(model.segment(image, workspace, pms::LabelMap<std::uint8_t>{labels_vim, height, width, width},
                                                   pms::SegmentOptions{pms::Upsampling::vim}));
-  ::operator delete[](raw, std::align_val_t{64});
+  delete[] raw;
   return run;
 }
 
