@@ -46,9 +46,9 @@ leg_aarch64() {
 # What users ship: -O3 -DNDEBUG. The x86 suites at every ISA level: asserts off and the
 # optimiser's freedom (vectorised tails, inlining across layers) must not change a result.
 leg_release() {
-  configure build-release --buildtype=release -Dbench=disabled -Dexamples=disabled
-  meson compile -C build-release -j "$jobs"
-  meson test -C build-release --print-errorlogs --num-processes "$jobs" --no-suite reference
+  configure build-release-tests --buildtype=release -Dbench=disabled -Dexamples=disabled
+  meson compile -C build-release-tests -j "$jobs"
+  meson test -C build-release-tests --print-errorlogs --num-processes "$jobs" --no-suite reference
 }
 
 # AddressSanitizer + UndefinedBehaviorSanitizer, with ASan's default options: every x86
