@@ -160,7 +160,7 @@ TEST_CASE("upsample_argmax: exact ties are won by the first class") {
       for (int c = 0; c < 150; ++c) scale = std::max(scale, std::fabs(double(t.at(y, x, c))));
   // x16 (cells vectorised over pixels) and x2.5 / x1.25 (cells vectorised over classes).
   const std::pair<int, int> sizes[] = {{144, 128}, {22, 20}, {11, 10}};
-  for (const std::pair<int, int> size : sizes) {
+  for (const std::pair<int, int>& size : sizes) {
     const int oh = size.first, ow = size.second;
     std::vector<std::int32_t> labels(static_cast<std::size_t>(oh) * ow, -1);
     Buffer scratch(kernels::upsample_argmax_scratch_floats(150, 8, ow));
