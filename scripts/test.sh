@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs what is missing, then builds and runs each leg below,
 # one build directory per leg (kept between runs, so a rerun only rebuilds what changed).
-#   scripts/test.sh            every leg, in the order below
+#   scripts/test.sh            the legs of the default run (see `legs` at the end)
 #   scripts/test.sh LEG...     only those legs (default, aarch64, release, sanitize,
 #                              no_exceptions, clang, build_defaults, fuzz)
 # Each leg's build directory is configured once; delete it to change its options.
@@ -117,7 +117,9 @@ run_leg() {
 legs=("$@")
 if [ ${#legs[@]} -eq 0 ]; then
   legs=(build_defaults default aarch64)
-  $is_x86_64 && legs+=(release sanitize no_exceptions clang fuzz)
+  # Run by name, not yet by default: release, sanitize, no_exceptions, clang and fuzz have
+  # not yet run end to end on CI's two cores, and a default leg must be known to fit CI's
+  # time and to pass.
 fi
 for leg in "${legs[@]}"; do run_leg "$leg"; done
 echo "== test.sh: ${legs[*]}: passed in $SECONDS s; CPU time (user, system) of this shell, then of its children:"

@@ -11,6 +11,7 @@ source_dir=$(cd "$(dirname "$0")/../.." && pwd)
 scratch=$1
 rm -rf "$scratch"
 mkdir -p "$scratch/pkgconfig" "$scratch/bin" "$scratch/python" "$scratch/parent/subprojects"
+scratch=$(cd "$scratch" && pwd)  # absolute: it becomes the subproject test's install prefix
 
 failures=0
 fail() {
