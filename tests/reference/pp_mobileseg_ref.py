@@ -8,9 +8,14 @@
   ratio = in/out for size targets and 1/scale for scale factors, and copy when in == out.
 * Tensors are NCHW, float32, batch 1 (batch > 1 works; VIM takes the union over the batch).
 
+* Two precisions: float32 (the default), and int8 after `quantize(model)`: every 1x1 conv
+  with groups 1 then runs as int8 weights x per-pixel int8 activations, exactly as
+  weights/FORMAT.md ("int8 files") defines; the float32 path is unchanged by it.
+
 Usage:
-    model = build('tiny', num_classes=150); load_pdparams(model, path)
+    model = load_pdparams(path)            # or load_state(build('tiny', 150), params)
     out = model.predict(x)   # x: [1,3,H,W] normalised float32 -> dict of outputs
+    model8 = load_pdparams(path, precision='int8')   # or quantize(load_state(...))
 """
 from __future__ import annotations
 
@@ -126,6 +131,162 @@ def relu6(x):
 ACTS = {"relu": F.relu, "hardswish": hardswish, "relu6": relu6, "sigmoid": torch.sigmoid, None: lambda x: x}
 
 # ----------------------------------------------------------------------------------------
+# Int8 precision (weights/FORMAT.md section "int8 files", which is normative): int8 1x1 convs
+# with per-output-channel weight scales and a per-pixel activation scale computed at run time.
+# Integer parts exact; every float32 operation in the order FORMAT.md gives, one op at a time.
+# ----------------------------------------------------------------------------------------
+
+QMAX = 127
+TINY_BITS = 0x1F800000  # bits of 2^-64: |values| below it quantize as a row / pixel of zeros
+INF_BITS = 0x7F800000  # bits of +Inf: |x| bits >= this means Inf or NaN
+ACC_LIMIT = 1 << 24  # |int32 accumulator| < 2^24, so float(acc) is exact (FORMAT.md)
+
+
+def quantize_weights(w: np.ndarray):
+    """Folded float32 weights [Cout, Cin] -> (q int8 [Cout, Cin], s_w float32 [Cout]).
+
+    m = max_i |w[o][i]|; a row with m < 2^-64 (all zero) gets s_w = 0 and q = 0; otherwise
+    s_w = m / 127 (float32 division), q = clamp(round_half_even(w / s_w), -127, 127) with
+    w / s_w a float32 division. numpy float32 ufuncs: one correctly rounded op each."""
+    w = np.ascontiguousarray(w, dtype=np.float32)
+    if w.ndim != 2 or not np.all(np.isfinite(w)):
+        raise ValueError("quantize_weights: finite float32 [Cout, Cin] expected")
+    m = np.max(np.abs(w), axis=1)
+    live = (m.view(np.int32) >= TINY_BITS)
+    s = np.where(live, m / np.float32(QMAX), np.float32(0)).astype(np.float32)
+    div = np.where(live, s, np.float32(1))[:, None]
+    q = np.clip(np.rint(w / div), -QMAX, QMAX)
+    q = np.where(live[:, None], q, 0).astype(np.int8)
+    return q, s
+
+
+def quantize_activations(x: torch.Tensor):
+    """Per-row (per pixel) quantization of float32 [N, C] -> (q int32 [N, C], s_a float32 [N]).
+
+    amax = the float whose bits are max_c (bits(x[c]) & 0x7fffffff) (= max |x[c]| for finite
+    rows; >= +Inf's bits iff some x[c] is Inf or NaN). Non-finite row: q = 0, s_a = NaN. Row
+    with amax < 2^-64: q = 0, s_a = 0. Otherwise inv = 127 / amax, q = clamp(round_half_even(
+    x * inv), -127, 127), s_a = amax / 127 (all float32, one rounding each)."""
+    if x.dtype != torch.float32 or x.dim() != 2:
+        raise ValueError("quantize_activations: float32 [N, C] expected")
+    x = x.contiguous()
+    bits = x.view(torch.int32) & 0x7FFFFFFF
+    amax_bits = bits.amax(dim=1) if x.shape[1] else torch.zeros(x.shape[0], dtype=torch.int32)
+    finite = amax_bits < INF_BITS
+    live = finite & (amax_bits >= TINY_BITS)
+    amax = torch.where(live, amax_bits, torch.full_like(amax_bits, 0x3F800000)).view(torch.float32)  # 1.0 if dead
+    k = torch.full_like(amax, float(QMAX))
+    inv = k / amax
+    t = x * inv[:, None]
+    t = torch.where(live[:, None], t, torch.zeros_like(t))
+    q = torch.round(t).clamp(-QMAX, QMAX).to(torch.int32)  # torch.round: half to even
+    s = torch.where(live, amax / k, torch.where(finite, torch.zeros_like(amax), torch.full_like(amax, float("nan"))))
+    return q, s
+
+
+def int_matmul(qa: torch.Tensor, qw: torch.Tensor) -> torch.Tensor:
+    """acc[n][o] = sum_i qa[n][i] * qw[o][i], exact, as int64 [N, Cout]. Computed in float64:
+    every product and partial sum is an integer of magnitude <= 127^2 * Cin < 2^53, so every
+    float64 operation is exact whatever order or fusion the BLAS uses; asserted below."""
+    cin = qa.shape[1]
+    if cin * QMAX * QMAX >= ACC_LIMIT:
+        raise ValueError(f"reduction length {cin}: |acc| could reach 2^24")
+    acc = torch.matmul(qa.to(torch.float64), qw.to(torch.float64).t())
+    out = acc.to(torch.int64)
+    assert torch.equal(out.to(torch.float64), acc)
+    return out
+
+
+class Int8Pointwise:
+    """An int8 1x1 conv (FORMAT.md, int8 files): q [Cout, Cin] int8, s_w [Cout] float32, bias
+    [Cout] float32 (BN folded). Called on NCHW float32, returns NCHW float32 (before the layer's
+    activation / residual, which the caller applies as on the fp32 path)."""
+
+    def __init__(self, q: np.ndarray, s_w: np.ndarray, bias: np.ndarray):
+        q = np.asarray(q)
+        if q.dtype != np.int8 or q.ndim != 2 or np.any(q == -128):
+            raise ValueError("Int8Pointwise: q must be int8 [Cout, Cin] in [-127, 127]")
+        s_w, bias = np.asarray(s_w), np.asarray(bias)
+        if s_w.dtype != np.float32 or bias.dtype != np.float32 or s_w.shape != (q.shape[0],) or bias.shape != s_w.shape:
+            raise ValueError("Int8Pointwise: s_w and bias must be float32 [Cout]")
+        self.q_np, self.s_w_np, self.bias_np = q, s_w, bias
+        self.q = torch.from_numpy(q.astype(np.int32))
+        self.s_w = torch.from_numpy(s_w.copy())
+        self.bias = torch.from_numpy(bias.copy())
+
+    def matmul_rows(self, x2: torch.Tensor) -> torch.Tensor:
+        """float32 [N, Cin] -> float32 [N, Cout]; the epilogue of FORMAT.md in its order."""
+        qa, s_a = quantize_activations(x2)
+        acc = int_matmul(qa, self.q).to(torch.float32)  # exact: |acc| < 2^24
+        scale = s_a[:, None] * self.s_w[None, :]  # (1) scale = s_a[p] * s_w[o]
+        y = acc * scale  # (2) y = float(acc) * scale
+        return y + self.bias[None, :]  # (3) y = y + bias[o]; no fused multiply-add anywhere
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        B, C, H, W = x.shape
+        if C != self.q.shape[1]:
+            raise ValueError(f"int8 conv: {C} input channels, weights have {self.q.shape[1]}")
+        x2 = x.permute(0, 2, 3, 1).reshape(-1, C)
+        y = self.matmul_rows(x2)
+        return y.reshape(B, H, W, -1).permute(0, 3, 1, 2).contiguous()
+
+
+def pointwise(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """A plain 1x1 conv with bias (SE convs, classifier): fp32, or int8 once quantize() ran."""
+    q = getattr(conv, "int8", None)
+    return conv(x) if q is None else q(x)
+
+
+def fold_bn(w: torch.Tensor, bn: "BN | None", b: torch.Tensor | None = None):
+    """(W' [Cout, Cin] float32, b' [Cout] float32) of a 1x1 conv (+ BN): in float64,
+    W*g/sqrt(var+eps) and (b-mean)*g/sqrt(var+eps)+beta, then rounded to float32 (FORMAT.md 4)."""
+    w64 = w.detach().numpy().astype(np.float64)[:, :, 0, 0]
+    b64 = b.detach().numpy().astype(np.float64) if b is not None else np.zeros(w64.shape[0])
+    if bn is not None:
+        g, beta = bn.weight.detach().numpy().astype(np.float64), bn.bias.detach().numpy().astype(np.float64)
+        mu, var = bn._mean.numpy().astype(np.float64), bn._variance.numpy().astype(np.float64)
+        s = g / np.sqrt(var + BN_EPS)
+        w64, b64 = w64 * s[:, None], (b64 - mu) * s + beta
+    return w64.astype(np.float32), b64.astype(np.float32)
+
+
+def int8_sites(model: nn.Module):
+    """(path, module) of every conv the int8 precision quantizes, in execution order: every
+    1x1 conv with groups 1 -- ConvBN (MV3 expand/linear, SEA q/k/v, pwconv, proj, row/column
+    projections, MLP fc1/fc2, AAM) and the plain convs with bias (SE conv1/conv2, classifier).
+    Stem, depthwise convs (linear_fuse included), attention and resizes stay float32."""
+    for path, m in model.named_modules():
+        if isinstance(m, ConvBN):
+            conv = getattr(m, m.conv_name)
+        elif isinstance(m, nn.Conv2d) and path.rsplit(".", 1)[-1] in ("conv1", "conv2", "conv_seg"):
+            conv = m
+        else:
+            continue
+        if conv.kernel_size == (1, 1) and conv.groups == 1:
+            yield path, m
+
+
+def quantize(model: nn.Module, exclude=()) -> nn.Module:
+    """Switch `model` (weights loaded) to the int8 precision: every int8 site gets its folded,
+    quantized weights. `exclude`: path substrings left float32 (experiments only; files never
+    do that). Returns the model."""
+    for path, m in int8_sites(model):
+        if any(e in path for e in exclude):
+            continue
+        if isinstance(m, ConvBN):
+            w, b = fold_bn(getattr(m, m.conv_name).weight, m.bn)
+        else:
+            w, b = fold_bn(m.weight, None, m.bias)
+        q, s = quantize_weights(w)
+        m.int8 = Int8Pointwise(q, s, b)
+    return model
+
+
+def model_precision(model: nn.Module) -> str:
+    return "int8" if any(getattr(m, "int8", None) is not None for m in model.modules()) else "fp32"
+
+
+# ----------------------------------------------------------------------------------------
 # Modules (attribute names = PaddleSeg's; registration order = state_dict order of the tsv)
 # ----------------------------------------------------------------------------------------
 
@@ -158,6 +319,9 @@ class ConvBN(nn.Module):
         self.act = ACTS[act]
 
     def forward(self, x):
+        q = getattr(self, "int8", None)  # set by quantize(): the int8 path (FORMAT.md, int8 files)
+        if q is not None:
+            return self.act(q(x))
         return self.act(self.bn(getattr(self, self.conv_name)(x)))
 
 
@@ -169,7 +333,7 @@ class SEModule(nn.Module):
 
     def forward(self, x):
         s = x.mean(dim=(2, 3), keepdim=True)
-        return x * se_gate(self.conv2(F.relu(self.conv1(s))))
+        return x * se_gate(pointwise(self.conv2, F.relu(pointwise(self.conv1, s))))
 
 
 class ResidualUnit(nn.Module):
@@ -412,7 +576,7 @@ class Head(nn.Module):
         self.conv_seg = nn.Conv2d(256, num_classes, 1)
 
     def forward(self, x):
-        return self.conv_seg(self.linear_fuse(x))  # Dropout2D: identity at inference
+        return pointwise(self.conv_seg, self.linear_fuse(x))  # Dropout2D: identity at inference
 
 
 class PPMobileSeg(nn.Module):
@@ -511,10 +675,13 @@ def load_state(model: nn.Module, params: dict):
     return model
 
 
-def load_pdparams(path) -> PPMobileSeg:
+def load_pdparams(path, precision: str = "fp32") -> PPMobileSeg:
     params = read_pdparams(path)
     variant, k = infer_variant(params)
-    return load_state(build(variant, k), params)
+    model = load_state(build(variant, k), params)
+    if precision not in ("fp32", "int8"):
+        raise ValueError(f"unknown precision {precision!r} (fp32 or int8)")
+    return quantize(model) if precision == "int8" else model
 
 
 def count_params(model: nn.Module) -> tuple[int, int]:
