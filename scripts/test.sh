@@ -32,7 +32,8 @@ configure() {
 # ISA level (SSE2, AVX2+FMA, AVX-512) at full size with the golden outputs, the ISA-mix
 # program, the Python reference and converter tests, the examples and their tests, and the
 # benchmarks (built, not run). Asserts off and the optimiser's freedom (vectorised tails,
-# inlining across layers) must not change a result; the asserts run in every other leg.
+# inlining across layers) must not change a result. The asserts run in the aarch64,
+# sanitize, no_exceptions, clang and fuzz legs.
 leg_default() {
   configure build --buildtype=release
   meson compile -C build -j "$jobs"
@@ -59,8 +60,8 @@ leg_aarch64() {
 #   suite for SSE2 only (the network's own code is the same at every level, its kernels
 #   are covered above) and the ISA-mix program not at all (it runs in the default leg);
 # - use-after-scope checks (-fno-sanitize-address-use-after-scope: they poison every SIMD
-#   temporary of the inlined network and cost over a quarter of the compile time); heap, stack and
-#   global overflows, use-after-free and leaks are all checked.
+#   temporary of the inlined network and cost over a quarter of the compile time); heap,
+#   stack and global overflows, use-after-free and leaks are all checked.
 leg_sanitize() {
   local wide
   wide=$(widest_x86_level)
