@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <string>
@@ -92,8 +93,27 @@ inline bool jpeg_huffman_tables_ok(std::FILE* f) {
   return true;
 }
 
-// Opens an image file for stb, refusing a truncated PGM/PPM and a JPEG that would overflow
-// stb's Huffman tables up front; nullptr (with a
+// For a PNG: whether its first IDAT chunk holds data. For an empty first IDAT, stb_image 2.27
+// has allocated no buffer yet and calls memcpy with a null destination (undefined behaviour,
+// reported by UBSan, harmless on common C libraries); an empty first IDAT is legal but no
+// encoder writes one, so such a file is refused. Chunks are walked as stb reads them: the
+// 8-byte signature, then length (big-endian), type, data and CRC. Other formats, and a PNG
+// that ends before its first IDAT: true (stb reports those itself).
+inline bool png_first_idat_nonempty(std::FILE* f) {
+  static constexpr unsigned char kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  unsigned char signature[8] = {};
+  if (std::fread(signature, 1, 8, f) != 8 || std::memcmp(signature, kSignature, 8) != 0) return true;
+  for (unsigned char head[8]; std::fread(head, 1, 8, f) == 8;) {
+    const unsigned long length = static_cast<unsigned long>(head[0]) << 24 | static_cast<unsigned long>(head[1]) << 16 |
+                                 static_cast<unsigned long>(head[2]) << 8 | head[3];
+    if (std::memcmp(head + 4, "IDAT", 4) == 0) return length != 0;
+    if (length > 0x7fffffffUL || std::fseek(f, static_cast<long>(length) + 4, SEEK_CUR) != 0) return true;
+  }
+  return true;
+}
+
+// Opens an image file for stb, refusing up front a truncated PGM/PPM, a JPEG that would
+// overflow stb's Huffman tables and a PNG whose first IDAT chunk is empty; nullptr (with a
 // one-line `error`) on failure.
 inline std::FILE* open_image(const std::string& path, std::string& error) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -110,6 +130,12 @@ inline std::FILE* open_image(const std::string& path, std::string& error) {
   if (!jpeg_huffman_tables_ok(f)) {
     std::fclose(f);
     error = path + ": not a readable image (JPEG Huffman table with more than 256 codes)";
+    return nullptr;
+  }
+  std::rewind(f);
+  if (!png_first_idat_nonempty(f)) {
+    std::fclose(f);
+    error = path + ": not a readable image (PNG whose first IDAT chunk is empty)";
     return nullptr;
   }
   std::rewind(f);

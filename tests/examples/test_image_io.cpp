@@ -65,3 +65,14 @@ TEST_CASE("a JPEG with a Huffman table of more than 256 codes is refused before 
     CHECK_MESSAGE(error.find("JPEG Huffman table with more than 256 codes") != std::string::npos, error);
   }
 }
+
+TEST_CASE("a PNG whose first IDAT chunk is empty is refused before stb decodes it") {
+  // stb_image 2.27 would memcpy its zero bytes into a buffer it has not allocated yet (null).
+  pms_examples::RgbImage rgb;
+  std::string error;
+  CHECK_FALSE(pms_examples::load_rgb(kImages + "regression_png_empty_first_idat.png", rgb, error));
+  CHECK_MESSAGE(error.find("PNG whose first IDAT chunk is empty") != std::string::npos, error);
+  // The PNGs with data in their first IDAT still decode.
+  CHECK(pms_examples::load_rgb(kImages + "palette.png", rgb, error));
+  CHECK(pms_examples::load_rgb(kImages + "rgb.png", rgb, error));
+}
