@@ -121,24 +121,25 @@ inline std::FILE* open_image(const std::string& path, std::string& error) {
     error = "cannot open " + path;
     return nullptr;
   }
-  if (!pnm_complete(f)) {
-    std::fclose(f);
-    error = path + ": not a readable image (truncated PGM/PPM)";
-    return nullptr;
+  // Each check reads f from its start and answers true for formats it does not concern.
+  struct Guard {
+    bool (*passes)(std::FILE*);
+    const char* reason;
+  };
+  static constexpr Guard kGuards[] = {
+      {pnm_complete, "truncated PGM/PPM"},
+      {jpeg_huffman_tables_ok, "JPEG Huffman table with more than 256 codes"},
+      {png_first_idat_nonempty, "PNG whose first IDAT chunk is empty"},
+  };
+  for (const Guard& guard : kGuards) {
+    const bool passes = guard.passes(f);
+    std::rewind(f);
+    if (!passes) {
+      std::fclose(f);
+      error = path + ": not a readable image (" + guard.reason + ")";
+      return nullptr;
+    }
   }
-  std::rewind(f);
-  if (!jpeg_huffman_tables_ok(f)) {
-    std::fclose(f);
-    error = path + ": not a readable image (JPEG Huffman table with more than 256 codes)";
-    return nullptr;
-  }
-  std::rewind(f);
-  if (!png_first_idat_nonempty(f)) {
-    std::fclose(f);
-    error = path + ": not a readable image (PNG whose first IDAT chunk is empty)";
-    return nullptr;
-  }
-  std::rewind(f);
   return f;
 }
 
