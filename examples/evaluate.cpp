@@ -3,9 +3,9 @@
 //   evaluate --weights W.pms --images DIR --labels DIR [--ignore N] [--threads N]
 //            [--mode auto|vim|exact] [--limit N] [--expect-miou X] [--max-memory MIB] [--skip-self-test]
 //
-// Every image in --images (PNG, JPEG, BMP, PPM/PGM, TGA; sorted by name) is paired with the
-// file of the same stem in --labels (PNG preferred): an 8-bit grayscale map of class ids of
-// the image's size. The image goes to the network at its own size; the labels come out at
+// Every image in --images (PNG, JPEG, binary PPM/PGM; sorted by name) is paired with the
+// file of the same stem in --labels (PNG preferred): a map of class ids of the image's size,
+// stored as 8-bit grey values or palette indices (as PIL reads it). The image goes to the network at its own size; the labels come out at
 // that size (PaddleSeg's single-scale evaluation). Pixels whose label is --ignore (default
 // 255, PaddleSeg's ignore index; CamVid uses 11) are skipped; any other label outside
 // [0, K) is an error. One confusion matrix is accumulated over the whole set:
@@ -107,7 +107,7 @@ std::string lower(std::string s) {
 }
 
 bool is_image_name(const fs::path& p) {
-  static const char* const kExt[] = {".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".pgm", ".pnm", ".tga"};
+  static const char* const kExt[] = {".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".pnm"};
   const std::string e = lower(p.extension().string());
   return std::any_of(std::begin(kExt), std::end(kExt), [&](const char* k) { return e == k; });
 }
@@ -161,7 +161,7 @@ int run(const Options& o, std::span<const std::byte> weights) {
     pairs.emplace_back(path, l->second);
     if (o.limit > 0 && static_cast<int>(pairs.size()) == o.limit) break;
   }
-  if (pairs.empty()) fail("no images (.png, .jpg, .jpeg, .bmp, .ppm, .pgm, .pnm, .tga) in " + o.images);
+  if (pairs.empty()) fail("no images (.png, .jpg, .jpeg, .ppm, .pgm, .pnm) in " + o.images);
   const int n = static_cast<int>(pairs.size());
 
   std::unique_ptr<pms::ThreadPool> pool;

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   g++ meson ninja-build pkg-config
-  libxsimd-dev doctest-dev libbenchmark-dev libstb-dev
+  libxsimd-dev doctest-dev libbenchmark-dev libpng-dev libjpeg-dev
   g++-aarch64-linux-gnu qemu-user               # the AArch64/NEON test build under emulation
   clang-14 libclang-rt-14-dev                   # the clang build; clang's sanitizer and libFuzzer runtimes
   python3-numpy python3-torch python3-pil       # the reference oracle and the weights converter

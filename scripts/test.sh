@@ -99,19 +99,17 @@ leg_clang() {
   meson test -C build-clang --print-errorlogs --num-processes "$jobs" --no-suite reference --no-suite slow
 }
 
-# Configure only: without Google Benchmark, stb or torch, `meson setup` succeeds and turns
+# Configure only: without Google Benchmark, libpng/libjpeg or torch, `meson setup` succeeds and turns
 # the benchmarks, examples and golden data off, saying so; as a subproject pms installs
 # nothing and defines no tests.
 leg_build_defaults() {
   tests/configure/check_build_defaults.sh build-defaults-check
 }
 
-# The libFuzzer harnesses of tests/fuzz (clang, ASan + UBSan): the weights loader (raw and
-# resealed) through inference for 60 s each from the committed seeds, and the tools' image
-# decoding on the committed seeds only (see scripts/fuzz.sh: fuzzing Debian's stb_image
-# finds new bugs of stb's at random).
+# The libFuzzer harnesses of tests/fuzz (clang, ASan + UBSan), 60 s each from the committed
+# seeds: the weights loader (raw and resealed) through inference, and the tools' image decoding.
 leg_fuzz() {
-  PMS_FUZZ_IMAGES=seeds scripts/fuzz.sh 60
+  scripts/fuzz.sh 60
 }
 
 run_leg() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build defaults: configures pms (no compiling) in two situations and checks the outcome.
-#  1. A machine without Google Benchmark, stb or torch: `meson setup` succeeds, the
+#  1. A machine without Google Benchmark, libpng/libjpeg or torch: `meson setup` succeeds, the
 #     benchmarks, examples and golden data turn themselves off and say so. The packages are
 #     hidden, not removed: pkg-config sees only xsimd (and a stand-in doctest.pc), CMake
 #     cannot run, and `import torch` fails.
@@ -32,7 +32,7 @@ hidden_env=(env PATH="$scratch/bin:$PATH" PKG_CONFIG_LIBDIR="$scratch/pkgconfig"
 # 1. Without the optional packages.
 if ! log=$("${hidden_env[@]}" meson setup "$scratch/build" "$source_dir" 2>&1); then
   echo "$log"
-  fail "meson setup without benchmark, stb and torch"
+  fail "meson setup without benchmark, libpng/libjpeg and torch"
 else
   for expected in 'Message: benchmarks: off' 'Message: examples: off' 'Message: golden data: off'; do
     grep -q "^$expected" <<<"$log" || fail "no '$expected' in the configure log"

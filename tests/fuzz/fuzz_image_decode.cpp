@@ -1,15 +1,14 @@
 // fuzz_image_decode: libFuzzer harness for the image decoding the example tools do on
-// untrusted files (examples/common/image_io.hpp: the truncated-PGM/PPM check, stb_image's
-// decoders, the grey-label reader, the header-size probe, the bilinear shrink). The input is
-// written to a private temporary file, since the tools decode by path. A decoded image must
-// be as large as its pixel vector says. Images over kFuzzMaxPixels are refused before
-// decoding (the tools' cap is 2^28 pixels; decoding that much is not what fuzzing is for).
-// stb_image is compiled into the harness from Debian's header (the same source as the
-// libstb the tools link), so its decoders are instrumented: coverage guides the fuzzer
-// through them and AddressSanitizer watches their memory.
+// untrusted files (examples/common/image_io.hpp: format sniffing, the PNG and JPEG readers
+// around libpng and libjpeg-turbo with their error jumps, the PGM/PPM reader, the grey-label
+// reader, the header-size probe, the bilinear shrink). The input is written to a private
+// temporary file, since the tools decode by path. A decoded image must be as large as its
+// pixel vector says, and a refusal must be one line. Images over kFuzzMaxPixels are refused
+// before decoding (the tools' cap is 2^28 pixels; decoding that much is not what fuzzing is
+// for). libpng and libjpeg-turbo are Debian's shared libraries, not instrumented: coverage
+// guides the fuzzer through pms's code, and AddressSanitizer still checks every pixel buffer
+// they write into, which pms allocates.
 // Seeds: corpus/images (tests/fuzz/make_corpus.py).
-#define STB_IMAGE_IMPLEMENTATION
-#define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <unistd.h>
 
 #include <cstddef>

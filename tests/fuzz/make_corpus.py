@@ -9,7 +9,7 @@ corpus/weights_raw/       whole .pms files for fuzz_weights_raw: small, valid fi
                           shipped Tiny file (its real header and table, truncated).
 corpus/weights_resealed/  patch scripts for fuzz_weights_resealed (format in that harness's
                           header comment), applied to the shipped CamVid files.
-corpus/images/            small images in every format the example tools decode.
+corpus/images/            small images in every format and layout the example tools decode.
 """
 from __future__ import annotations
 
@@ -83,23 +83,31 @@ def images():
     rgb = Image.fromarray(rng.integers(0, 256, (9, 13, 3), dtype=np.uint8))
     grey = Image.fromarray((np.arange(6 * 7, dtype=np.uint8) % 11).reshape(6, 7))
     for name, img, fmt_, kw in [("rgb.png", rgb, "PNG", {}), ("rgb.jpg", rgb, "JPEG", {"quality": 80}),
-                                ("rgb.bmp", rgb, "BMP", {}), ("rgb.ppm", rgb, "PPM", {}), ("rgb.tga", rgb, "TGA", {}),
-                                ("rgb.gif", rgb.convert("P"), "GIF", {}), ("labels.png", grey, "PNG", {}),
+                                ("rgb.ppm", rgb, "PPM", {}), ("labels.png", grey, "PNG", {}),
                                 ("labels.pgm", grey, "PPM", {}), ("palette.png", rgb.convert("P"), "PNG", {}),
-                                ("progressive.jpg", rgb, "JPEG", {"progressive": True})]:
+                                ("palette_trns.png", rgb.convert("P"), "PNG", {"transparency": 3}),
+                                ("progressive.jpg", rgb, "JPEG", {"progressive": True}),
+                                ("grey.jpg", rgb.convert("L"), "JPEG", {}), ("cmyk.jpg", rgb.convert("CMYK"), "JPEG", {})]:
         buf = io.BytesIO()
         img.save(buf, fmt_, **kw)
         write("images", name, buf.getvalue())
-    write("images", "rgb16.png", png16())
+    # 16-bit grey, 3 x 2: 0, 1000, ..., 5000.
+    write("images", "rgb16.png", png_bytes(3, 2, 16, 0, [struct.pack(">3H", *(1000 * (3 * y + x) for x in range(3)))
+                                                         for y in range(2)]))
+    # 4-bit grey labels, 7 x 6, the ids of labels.png (two pixels a byte, the last half byte 0).
+    ids = (np.arange(6 * 7) % 11).reshape(6, 7)
+    write("images", "labels_4bit.png", png_bytes(7, 6, 4, 0, [bytes((int(r[i]) << 4) | (int(r[i + 1]) if i + 1 < 7 else 0)
+                                                                    for i in range(0, 7, 2)) for r in ids]))
+    # A PPM of maxval 1000 (two bytes a sample), 2 x 1: (0, 500, 1000), (1, 999, 250).
+    write("images", "maxval1000.ppm", b"P6\n2 1\n1000\n" + struct.pack(">6H", 0, 500, 1000, 1, 999, 250))
 
 
-def png16() -> bytes:
-    """A 16-bit greyscale PNG of 3 x 2 pixels (PIL writes no 16-bit PNGs from numpy directly)."""
+def png_bytes(width: int, height: int, depth: int, colour: int, rows: list[bytes]) -> bytes:
+    """A PNG written chunk by chunk, for the depths and layouts PIL does not write."""
     import zlib
-    raw = b"".join(b"\0" + struct.pack(">3H", *(1000 * (3 * y + x) for x in range(3))) for y in range(2))
     chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))  # noqa: E731
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 3, 2, 16, 0, 0, 0, 0)) +
-            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(b"".join(b"\0" + r for r in rows))) + chunk(b"IEND", b""))
 
 
 if __name__ == "__main__":
