@@ -50,6 +50,14 @@ def raw_weights():
         ("selftest.labels", (u8(8, 12) % 5).astype(np.uint8)), ("selftest.label_margin", np.abs(f32(8, 12)))]))
     with open(os.path.join(ROOT, "weights", "pp_mobileseg_tiny_camvid.pms"), "rb") as f:
         write("weights_raw", "tiny_camvid_first_64k.pms", f.read(65536))
+    # An int8 (version 3) file: the head's classifier as a quantized conv (codes in [-127, 127],
+    # weight_sum their row sums), so mutations reach the precision and quantization checks.
+    q = np.random.default_rng(8).integers(-127, 128, (64, 16, 4), dtype=np.int8)
+    write("weights_raw", "base_k3_head_int8.pms", fmt.pms_bytes("base", 3, (0.5,) * 3, (0.5,) * 3, [
+        ("decode_head.linear_fuse.weight", f32(1, 256)), ("decode_head.linear_fuse.bias", f32(256)),
+        ("decode_head.conv_seg.weight_q", q), ("decode_head.conv_seg.weight_scale", np.abs(f32(16)) / 127),
+        ("decode_head.conv_seg.weight_sum", q.astype(np.int32).sum(axis=(0, 2)).astype(np.int32)),
+        ("decode_head.conv_seg.bias", f32(16))], precision="int8"))
 
 
 # Patch records of fuzz_weights_resealed: op u8, index u16, offset u32, length u8, payload.

@@ -11,6 +11,7 @@
 #include <new>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "pms/io/weights_file.hpp"
@@ -57,6 +58,8 @@ AlignedBytes read_file(const std::string& path) {
 
 const std::string kTiny = PMS_SOURCE_DIR "/weights/pp_mobileseg_tiny_camvid.pms";
 const std::string kBase = PMS_SOURCE_DIR "/weights/pp_mobileseg_base_camvid.pms";
+const std::string kTinyInt8 = PMS_SOURCE_DIR "/weights/pp_mobileseg_tiny_camvid_int8.pms";
+const std::string kBaseInt8 = PMS_SOURCE_DIR "/weights/pp_mobileseg_base_camvid_int8.pms";
 
 const AlignedBytes& tiny_bytes() {
   static const AlignedBytes b = read_file(kTiny);
@@ -254,7 +257,7 @@ TEST_CASE("header failures") {
   CHECK(mutated([](AlignedBytes&) {}) == Status::ok);
   CHECK(mutated([](AlignedBytes& b) { b.data()[1] = std::byte{'Q'}; }) == Status::bad_magic);
   CHECK(mutated([](AlignedBytes& b) { b.data()[7] = std::byte{0}; }) == Status::bad_magic);
-  CHECK(mutated([](AlignedBytes& b) { put_le<std::uint32_t>(b.data() + wf::kOffVersion, 3); }) ==
+  CHECK(mutated_resealed([](AlignedBytes& b) { put_le<std::uint32_t>(b.data() + wf::kOffVersion, 4); }) ==
         Status::unsupported_version);
   CHECK(mutated_resealed([](AlignedBytes& b) { put_le<std::uint32_t>(b.data() + wf::kOffVersion, 1); }) ==
         Status::unsupported_version);  // a v1 file, whose checksum covered the data only
@@ -283,6 +286,7 @@ TEST_CASE("header failures") {
           put_le(b.data() + wf::kOffDataSize, ~std::uint64_t{63});
         }) == Status::corrupt_header);
   CHECK(corrupt(wf::kOffReserved + 5, std::uint8_t{1}) == Status::corrupt_header);
+  CHECK(corrupt(wf::kOffPrecision, std::uint32_t{1}) == Status::corrupt_header);  // version 2: reserved, zero
   CHECK(corrupt(wf::kOffStd + 4, 0.0f) == Status::corrupt_header);
   CHECK(corrupt(wf::kOffStd, -0.2f) == Status::corrupt_header);
   CHECK(corrupt(wf::kOffMean + 8, std::nanf("")) == Status::corrupt_header);
@@ -295,6 +299,103 @@ TEST_CASE("header failures") {
           put_le(b.data() + wf::kOffDataSize, hdr_u64(b, wf::kOffDataSize) + 64);
           put_le(b.data() + wf::kOffFileSize, hdr_u64(b, wf::kOffFileSize) + 64);
         }) == Status::truncated);
+}
+
+TEST_CASE("version 3: the precision field, i8 and i32 tensors, and expect() naming a precision mismatch") {
+  // The shipped Tiny file relabelled as version 3, resealed (what convert.py writes for an
+  // fp32 file in version 3 would differ only there).
+  const auto v3 = [](std::uint32_t precision, auto&& more) {
+    AlignedBytes b(tiny_bytes());
+    put_le<std::uint32_t>(b.data() + wf::kOffVersion, wf::kVersionPrecision);
+    put_le<std::uint32_t>(b.data() + wf::kOffPrecision, precision);
+    more(b);
+    fix_checksum(b);
+    return b;
+  };
+  const auto nothing = [](AlignedBytes&) {};
+  for (const std::uint32_t precision : {0u, 1u}) {
+    CAPTURE(precision);
+    const AlignedBytes b = v3(precision, nothing);
+    pms::WeightsFile f;
+    REQUIRE(pms::WeightsFile::parse(b.span(), f) == Status::ok);
+    CHECK(f.version() == 3);
+    const auto mine = static_cast<pms::WeightsPrecision>(precision);
+    const auto other = precision == 0 ? pms::WeightsPrecision::int8 : pms::WeightsPrecision::fp32;
+    CHECK(f.precision() == mine);
+    CHECK(f.expect(pms::ModelVariant::tiny, 11, mine) == Status::ok);
+    CHECK(f.expect(pms::ModelVariant::tiny, 11, other) == Status::wrong_precision);
+    CHECK(f.expect(pms::ModelVariant::tiny) == (precision == 0 ? Status::ok : Status::wrong_precision));  // fp32 by default
+    CHECK(f.expect(pms::ModelVariant::base, 11, other) == Status::wrong_variant);  // the variant is checked first
+  }
+  CHECK(std::string(pms::describe(Status::wrong_precision)).find("int8") != std::string::npos);
+  CHECK(parse_mutated(v3(2, nothing)) == Status::corrupt_header);
+  CHECK(parse_mutated(v3(0xffffffffu, nothing)) == Status::corrupt_header);
+  CHECK(parse_mutated(v3(1, [](AlignedBytes& b) { b.data()[wf::kOffReserved] = std::byte{1}; })) == Status::corrupt_header);
+
+  // i8 and i32 entries are taken in version 3 (dtype 5 is not a dtype), with their element size.
+  const AlignedBytes original(tiny_bytes());
+  const int image = find_entry(original, "selftest.image");  // u8: one byte an element, as i8
+  const int stem = 0;                                         // f32: four bytes, as i32
+  const AlignedBytes typed = v3(1, [&](AlignedBytes& b) {
+    put_le<std::uint32_t>(entry(b, image) + wf::kEntDType, 3);
+    put_le<std::uint32_t>(entry(b, stem) + wf::kEntDType, 4);
+  });
+  pms::WeightsFile f;
+  REQUIRE(pms::WeightsFile::parse(typed.span(), f) == Status::ok);
+  const pms::TensorEntry as_i8 = f.tensor(image), as_i32 = f.tensor(stem);
+  CHECK((as_i8.dtype == pms::DType::i8 && as_i8.i8() != nullptr && as_i8.u8() == nullptr));
+  CHECK((as_i32.dtype == pms::DType::i32 && as_i32.i32() != nullptr && as_i32.f32() == nullptr));
+  const std::int8_t* q = nullptr;
+  const std::int32_t* sums = nullptr;
+  CHECK(f.get_i8(as_i8.name, std::span<const int>(as_i8.dims.data(), as_i8.rank), q) == Status::ok);
+  CHECK(f.get_i32(as_i32.name, std::span<const int>(as_i32.dims.data(), as_i32.rank), sums) == Status::ok);
+  CHECK((q == as_i8.i8() && sums == as_i32.i32()));
+  CHECK(f.get_i32(as_i8.name, std::span<const int>(as_i8.dims.data(), as_i8.rank), sums) == Status::shape_mismatch);
+  CHECK(parse_mutated(v3(1, [&](AlignedBytes& b) { put_le<std::uint32_t>(entry(b, stem) + wf::kEntDType, 5); })) ==
+        Status::corrupt_table);
+}
+
+TEST_CASE("shipped int8 files parse as int8; broken quantized convs are bad_quantized_weights") {
+  for (const auto& [path, variant, tensors] : {std::tuple{kTinyInt8, pms::ModelVariant::tiny, 322},
+                                               std::tuple{kBaseInt8, pms::ModelVariant::base, 398}}) {
+    CAPTURE(path);
+    const AlignedBytes b = read_file(path);
+    pms::WeightsFile f;
+    REQUIRE(pms::WeightsFile::parse(b.span(), f) == Status::ok);
+    CHECK((f.version() == 3 && f.precision() == pms::WeightsPrecision::int8 && f.tensor_count() == tensors));
+    CHECK(f.expect(variant, 11, pms::WeightsPrecision::int8) == Status::ok);
+    CHECK(f.expect(variant, 11) == Status::wrong_precision);
+  }
+  const AlignedBytes good = read_file(kTinyInt8);
+  const int codes = find_entry(good, "decode_head.conv_seg.weight_q");  // i8 [64][16][4]: 256 -> 11 classes
+  const int scales = find_entry(good, "decode_head.conv_seg.weight_scale");
+  const int sums = find_entry(good, "decode_head.conv_seg.weight_sum");
+  REQUIRE((codes >= 0 && scales >= 0 && sums >= 0));
+  const auto data = [](AlignedBytes& b, int i) { return b.data() + get_le<std::uint64_t>(entry(b, i) + wf::kEntOffset); };
+  const auto resealed = [&](auto&& m) {
+    AlignedBytes b(good);
+    m(b);
+    fix_checksum(b);
+    return parse_mutated(b);
+  };
+  CHECK(resealed([](AlignedBytes&) {}) == Status::ok);
+  // Code -128, with the row's sum kept consistent: only the code rule refuses it.
+  CHECK(resealed([&](AlignedBytes& b) {
+          auto* q = reinterpret_cast<std::int8_t*>(data(b, codes));
+          const int old = q[5 * 16 * 4 + 3 * 4 + 1];  // g 5, co 3, j 1
+          q[5 * 16 * 4 + 3 * 4 + 1] = -128;
+          auto* s = reinterpret_cast<std::int32_t*>(data(b, sums));
+          s[3] += -128 - old;
+        }) == Status::bad_quantized_weights);
+  // A changed code without its sum, and a changed sum.
+  CHECK(resealed([&](AlignedBytes& b) { data(b, codes)[7 * 16 * 4 + 10 * 4 + 2] ^= std::byte{1}; }) ==
+        Status::bad_quantized_weights);
+  CHECK(resealed([&](AlignedBytes& b) { reinterpret_cast<std::int32_t*>(data(b, sums))[0] += 1; }) ==
+        Status::bad_quantized_weights);
+  // A negative scale (finite, so the f32 check passes it), and -0 which is allowed (not < 0).
+  CHECK(resealed([&](AlignedBytes& b) { put_le(data(b, scales) + 4 * 2, -0.01f); }) == Status::bad_quantized_weights);
+  CHECK(resealed([&](AlignedBytes& b) { put_le(data(b, scales) + 4 * 15, -0.0f); }) == Status::ok);
+  CHECK(std::string(pms::describe(Status::bad_quantized_weights)).find("int8") != std::string::npos);
 }
 
 TEST_CASE("table failures") {
@@ -312,7 +413,8 @@ TEST_CASE("table failures") {
         Status::corrupt_table);  // duplicate name
   // dtype, rank, dims
   CHECK(ent(0, wf::kEntDType, std::uint32_t{0}) == Status::corrupt_table);
-  CHECK(ent(0, wf::kEntDType, std::uint32_t{3}) == Status::corrupt_table);
+  CHECK(ent(0, wf::kEntDType, std::uint32_t{3}) == Status::corrupt_table);  // i8, i32: version 3 only
+  CHECK(ent(0, wf::kEntDType, std::uint32_t{4}) == Status::corrupt_table);
   CHECK(ent(0, wf::kEntRank, std::uint32_t{0}) == Status::corrupt_table);
   CHECK(ent(0, wf::kEntRank, std::uint32_t{5}) == Status::corrupt_table);
   CHECK(ent(0, wf::kEntDims + 0, std::uint32_t{0}) == Status::corrupt_table);

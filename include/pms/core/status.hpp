@@ -34,6 +34,9 @@ enum class [[nodiscard]] Status : std::uint8_t {
   corrupt_header,     // header fields inconsistent (sizes, offsets, variant id, mean/std)
   // inference, added later
   non_finite_logits,  // a low-res logit is NaN or infinite: the labels (all in [0, K)) mean nothing
+  // weights file (pms/io), added with int8 files (format version 3)
+  wrong_precision,        // an int8 file for an fp32 model, or the reverse
+  bad_quantized_weights,  // an int8 conv breaks FORMAT.md 7.2 (code -128, non-zero padding, weight_sum, scale < 0)
 };
 
 // A short, stable English sentence for a status; never null.
@@ -61,6 +64,8 @@ constexpr const char* describe(Status s) noexcept {
     case Status::bad_argument: return "invalid argument";
     case Status::corrupt_header: return "weights file header is corrupt";
     case Status::non_finite_logits: return "the network produced NaN or infinite logits (weights out of range?)";
+    case Status::wrong_precision: return "weights are of another precision (an int8 file for an fp32 model, or the reverse)";
+    case Status::bad_quantized_weights: return "int8 weights break the quantization rules of the format (corrupt file)";
   }
   return "unknown status";
 }

@@ -1,4 +1,5 @@
-// pms/io/weights_file.hpp: a checked, zero-copy view of a .pms v2 weights file.
+// pms/io/weights_file.hpp: a checked, zero-copy view of a .pms weights file (version 2: fp32,
+// version 3: fp32 or int8).
 //
 // The caller owns the bytes (a file read into an aligned buffer, an mmap, or a static array
 // aligned to kBufferAlignment); WeightsFile only points into them, so the bytes must outlive
@@ -28,9 +29,12 @@ static_assert(std::endian::native == std::endian::little,
               "pms weights files are little-endian and read in place: big-endian hosts are not supported");
 
 enum class ModelVariant : std::uint32_t { tiny = 0, base = 1 };
-enum class DType : std::uint32_t { f32 = 1, u8 = 2 };
+enum class DType : std::uint32_t { f32 = 1, u8 = 2, i8 = 3, i32 = 4 };  // i8, i32: version 3 only
+// The precision of a file's pointwise convs (FORMAT.md section 7): fp32, or int8 weights with
+// per-pixel activation quantization. Every other tensor is f32 in both.
+enum class WeightsPrecision : std::uint32_t { fp32 = 0, int8 = 1 };
 
-constexpr std::size_t dtype_size(DType t) noexcept { return t == DType::f32 ? 4 : 1; }
+constexpr std::size_t dtype_size(DType t) noexcept { return t == DType::f32 || t == DType::i32 ? 4 : 1; }
 
 // One tensor of a parsed file. dims[rank..4) are 0.
 struct TensorEntry {
@@ -46,12 +50,17 @@ struct TensorEntry {
   const std::uint8_t* u8() const noexcept {
     return dtype == DType::u8 ? static_cast<const std::uint8_t*>(data) : nullptr;
   }
+  const std::int8_t* i8() const noexcept { return dtype == DType::i8 ? static_cast<const std::int8_t*>(data) : nullptr; }
+  const std::int32_t* i32() const noexcept {
+    return dtype == DType::i32 ? static_cast<const std::int32_t*>(data) : nullptr;
+  }
 };
 
 namespace weights_format {  // FORMAT.md sections 2 and 3
 
 inline constexpr std::array<std::uint8_t, 8> kMagic{0x89, 'P', 'M', 'S', '\r', '\n', 0x1a, '\n'};
-inline constexpr std::uint32_t kVersion = 2;  // 1: checksum over the data section only
+// 1: checksum over the data section only (refused); 2: fp32; 3: the precision field, i8/i32 tensors.
+inline constexpr std::uint32_t kVersionFp32 = 2, kVersionPrecision = 3;
 inline constexpr std::size_t kHeaderSize = 128;
 inline constexpr std::size_t kEntrySize = 128;
 inline constexpr std::size_t kNameField = 88;  // names of 1..87 bytes + NUL padding
@@ -64,7 +73,7 @@ inline constexpr std::uint32_t kMaxTensors = 4096;  // bounds the duplicate-name
 inline constexpr std::size_t kOffVersion = 8, kOffHeaderSize = 12, kOffVariant = 16, kOffClasses = 20,
                              kOffMean = 24, kOffStd = 36, kOffCount = 48, kOffEntrySize = 52,
                              kOffTableOffset = 56, kOffTableSize = 64, kOffDataOffset = 72, kOffDataSize = 80,
-                             kOffChecksum = 88, kOffFileSize = 96, kOffReserved = 104;
+                             kOffChecksum = 88, kOffFileSize = 96, kOffPrecision = 104, kOffReserved = 108;
 // Table entry field offsets.
 inline constexpr std::size_t kEntDType = 88, kEntRank = 92, kEntDims = 96, kEntOffset = 112, kEntBytes = 120;
 
@@ -109,11 +118,12 @@ class WeightsFile {
   // `out` is left unchanged. The steps, in order (FORMAT.md section 6; the first failure is
   // returned):
   //   1. check_buffer     alignment and room for a header         misaligned_buffer, truncated
-  //   2. check_identity   magic and version                        bad_magic, unsupported_version
+  //   2. check_identity   magic and version (2 or 3)               bad_magic, unsupported_version
   //   3. read_header      field consistency, class count, size    corrupt_header, wrong_class_count, truncated
   //   4. check_checksum   FNV-1a 64 of the whole file             bad_checksum
   //   5. check_table      every entry well-formed and in bounds   corrupt_table
   //   6. check_finite     no NaN/Inf in an f32 tensor             non_finite_weights
+  //   7. check_quantized  int8 convs as FORMAT.md 7.2 defines     bad_quantized_weights
   // The checksum comes before the table so that a damaged table is reported as damage; the
   // table checks still run, since a crafted file can carry a valid checksum.
   [[nodiscard]] static Status parse(std::span<const std::byte> bytes, WeightsFile& out) noexcept {
@@ -124,15 +134,18 @@ class WeightsFile {
     if (s == Status::ok) s = check_checksum(bytes.first(f.size_));
     if (s == Status::ok) s = f.check_table();
     if (s == Status::ok) s = f.check_finite();
+    if (s == Status::ok) s = f.check_quantized();
     if (s == Status::ok) out = f;
     return s;
   }
 
-  // wrong_variant / wrong_class_count unless the file holds this variant and, when
-  // num_classes > 0, exactly that many classes.
-  [[nodiscard]] Status expect(ModelVariant v, int num_classes = 0) const noexcept {
+  // wrong_variant / wrong_precision / wrong_class_count unless the file holds this variant
+  // at this precision and, when num_classes > 0, exactly that many classes.
+  [[nodiscard]] Status expect(ModelVariant v, int num_classes = 0,
+                              WeightsPrecision precision = WeightsPrecision::fp32) const noexcept {
     if (count_ == 0) return Status::bad_argument;  // not parsed
     if (v != variant_) return Status::wrong_variant;
+    if (precision != precision_) return Status::wrong_precision;
     if (num_classes > 0 && num_classes != num_classes_) return Status::wrong_class_count;
     return Status::ok;
   }
@@ -172,8 +185,22 @@ class WeightsFile {
   [[nodiscard]] Status get_u8(std::string_view name, const int (&dims)[N], const std::uint8_t*& out) const noexcept {
     return get_u8(name, std::span<const int>(dims, N), out);
   }
+  [[nodiscard]] Status get_i8(std::string_view name, std::span<const int> dims, const std::int8_t*& out) const noexcept {
+    const void* p = nullptr;
+    const Status s = get(name, DType::i8, dims, p);
+    if (s == Status::ok) out = static_cast<const std::int8_t*>(p);
+    return s;
+  }
+  [[nodiscard]] Status get_i32(std::string_view name, std::span<const int> dims, const std::int32_t*& out) const noexcept {
+    const void* p = nullptr;
+    const Status s = get(name, DType::i32, dims, p);
+    if (s == Status::ok) out = static_cast<const std::int32_t*>(p);
+    return s;
+  }
 
   ModelVariant variant() const noexcept { return variant_; }
+  WeightsPrecision precision() const noexcept { return precision_; }
+  std::uint32_t version() const noexcept { return version_; }
   int num_classes() const noexcept { return num_classes_; }
   std::array<float, 3> mean() const noexcept { return mean_; }     // RGB, x = (p/255 - mean)/std
   std::array<float, 3> std_dev() const noexcept { return std_; }
@@ -208,11 +235,12 @@ class WeightsFile {
     return Status::ok;
   }
 
-  // 2. A .pms file of the version this reader knows.
+  // 2. A .pms file of a version this reader knows.
   static Status check_identity(std::span<const std::byte> bytes) noexcept {
     namespace wf = weights_format;
     if (std::memcmp(bytes.data(), wf::kMagic.data(), wf::kMagic.size()) != 0) return Status::bad_magic;
-    if (wf::load_le<std::uint32_t>(bytes.data() + wf::kOffVersion) != wf::kVersion) return Status::unsupported_version;
+    const auto version = wf::load_le<std::uint32_t>(bytes.data() + wf::kOffVersion);
+    if (version != wf::kVersionFp32 && version != wf::kVersionPrecision) return Status::unsupported_version;
     return Status::ok;
   }
 
@@ -233,6 +261,9 @@ class WeightsFile {
     const auto data_offset = load_le<std::uint64_t>(b + wf::kOffDataOffset);
     const auto data_size = load_le<std::uint64_t>(b + wf::kOffDataSize);
     const auto file_size = load_le<std::uint64_t>(b + wf::kOffFileSize);
+    const auto version = load_le<std::uint32_t>(b + wf::kOffVersion);
+    // Version 2 has no precision field: its 4 bytes are reserved (zero), which reads as fp32.
+    const auto precision = load_le<std::uint32_t>(b + wf::kOffPrecision);
     std::array<float, 3> mean{}, std_dev{};
     for (int c = 0; c < 3; ++c) {
       mean[c] = load_le<float>(b + wf::kOffMean + 4 * c);
@@ -244,7 +275,8 @@ class WeightsFile {
               table_size == std::uint64_t{count} * wf::kEntrySize &&
               data_offset == round_up(table_offset + table_size) && data_size % wf::kAlign == 0 &&
               data_size <= std::numeric_limits<std::uint64_t>::max() - data_offset &&
-              file_size == data_offset + data_size;
+              file_size == data_offset + data_size &&
+              (version == wf::kVersionPrecision ? precision <= 1 : precision == 0);
     for (std::size_t i = wf::kOffReserved; i < wf::kHeaderSize; ++i) ok = ok && b[i] == std::byte{0};
     for (int c = 0; c < 3; ++c) ok = ok && std::isfinite(mean[c]) && std::isfinite(std_dev[c]) && std_dev[c] > 0.0f;
     if (!ok) return Status::corrupt_header;
@@ -258,6 +290,8 @@ class WeightsFile {
     data_offset_ = data_offset;
     data_size_ = data_size;
     variant_ = static_cast<ModelVariant>(variant);
+    version_ = version;
+    precision_ = static_cast<WeightsPrecision>(precision);
     num_classes_ = static_cast<int>(classes);
     mean_ = mean;
     std_ = std_dev;
@@ -287,8 +321,8 @@ class WeightsFile {
       const auto rank = load_le<std::uint32_t>(e + wf::kEntRank);
       const auto offset = load_le<std::uint64_t>(e + wf::kEntOffset);
       const auto nbytes = load_le<std::uint64_t>(e + wf::kEntBytes);
-      if (dtype != static_cast<std::uint32_t>(DType::f32) && dtype != static_cast<std::uint32_t>(DType::u8))
-        return Status::corrupt_table;
+      const std::uint32_t max_dtype = static_cast<std::uint32_t>(version_ == wf::kVersionPrecision ? DType::i32 : DType::u8);
+      if (dtype < static_cast<std::uint32_t>(DType::f32) || dtype > max_dtype) return Status::corrupt_table;
       if (rank < 1 || rank > 4) return Status::corrupt_table;
       std::uint64_t elems = 1;
       for (std::uint32_t d = 0; d < 4; ++d) {
@@ -327,6 +361,37 @@ class WeightsFile {
     return Status::ok;
   }
 
+  // 7. Every int8 conv NAME (an i8 tensor NAME.weight_q [G][P][4] with NAME.weight_sum i32 [P]
+  // and NAME.weight_scale f32 [P] beside it): no code -128 (the kernels' exact-integer bound
+  // assumes |q| <= 127), no negative scale, and weight_sum[co] the sum of row co's codes (the
+  // unsigned-activation correction of VPDPBUSD uses it). Tensors of other shapes are left to
+  // the layers' lookups, which refuse them as shape_mismatch.
+  Status check_quantized() const noexcept {
+    constexpr std::string_view kCodes = ".weight_q";
+    for (int i = 0; i < count_; ++i) {
+      const TensorEntry q = tensor(i);
+      if (q.dtype != DType::i8 || q.rank != 3 || q.dims[2] != 4 || !q.name.ends_with(kCodes)) continue;
+      const std::string_view stem = q.name.substr(0, q.name.size() - kCodes.size());
+      const std::optional<TensorEntry> sum = find_suffixed(stem, ".weight_sum");
+      const std::optional<TensorEntry> scale = find_suffixed(stem, ".weight_scale");
+      const int groups = q.dims[0], lanes = q.dims[1];
+      const std::int8_t* codes = q.i8();
+      for (std::size_t k = 0; k < q.elements(); ++k)
+        if (codes[k] == -128) return Status::bad_quantized_weights;
+      if (scale && scale->dtype == DType::f32 && scale->rank == 1 && scale->dims[0] == lanes)
+        for (int co = 0; co < lanes; ++co)
+          if (!(scale->f32()[co] >= 0.0f)) return Status::bad_quantized_weights;
+      if (sum && sum->dtype == DType::i32 && sum->rank == 1 && sum->dims[0] == lanes)
+        for (int co = 0; co < lanes; ++co) {
+          std::int64_t row = 0;
+          for (int g = 0; g < groups; ++g)
+            for (int j = 0; j < 4; ++j) row += codes[(static_cast<std::size_t>(g) * lanes + co) * 4 + j];
+          if (row != sum->i32()[co]) return Status::bad_quantized_weights;
+        }
+    }
+    return Status::ok;
+  }
+
   // ---- helpers -----------------------------------------------------------------------------
   static constexpr std::uint64_t round_up(std::uint64_t n) noexcept {
     return (n + weights_format::kAlign - 1) / weights_format::kAlign * weights_format::kAlign;
@@ -340,6 +405,14 @@ class WeightsFile {
       if (e[k] != std::byte{0}) return false;
     }
     return true;
+  }
+  // The tensor named stem + suffix, if any (no heap: names fit the 88-byte field).
+  std::optional<TensorEntry> find_suffixed(std::string_view stem, std::string_view suffix) const noexcept {
+    char name[weights_format::kNameField];
+    if (stem.size() + suffix.size() >= sizeof name) return std::nullopt;
+    std::memcpy(name, stem.data(), stem.size());
+    std::memcpy(name + stem.size(), suffix.data(), suffix.size());
+    return find(std::string_view(name, stem.size() + suffix.size()));
   }
   const std::byte* entry(int i) const noexcept { return table_ + static_cast<std::size_t>(i) * weights_format::kEntrySize; }
   std::string_view name_at(int i) const noexcept {
@@ -366,6 +439,8 @@ class WeightsFile {
   std::uint64_t data_offset_ = 0;
   std::uint64_t data_size_ = 0;
   ModelVariant variant_ = ModelVariant::tiny;
+  WeightsPrecision precision_ = WeightsPrecision::fp32;
+  std::uint32_t version_ = 0;
   int num_classes_ = 0;
   int count_ = 0;
   std::array<float, 3> mean_{};
