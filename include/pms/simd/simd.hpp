@@ -246,4 +246,13 @@ PMS_ALWAYS_INLINE void keep_in_register(f32v& v) noexcept {
 #endif
 }
 
+// v as a float32 rounded here: the empty asm of keep_in_register, which the compiler cannot
+// see through, so GCC's default -ffp-contract=fast cannot fuse a product into the add that
+// follows it. For code whose every step must round on its own (the int8 epilogue of
+// weights/FORMAT.md 7.6, bit-exact on every ISA). Costs no instruction.
+PMS_ALWAYS_INLINE f32v rounded(f32v v) noexcept {
+  keep_in_register(v);
+  return v;
+}
+
 }  // namespace pms::inline PMS_ISA_NS::simd
