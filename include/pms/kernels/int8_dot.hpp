@@ -75,6 +75,29 @@ using simd::kLanes;
 constexpr const char* path_name() noexcept { return PMS_INT8_STR(PMS_INT8_PATH); }
 
 namespace detail {
+// acc += VPDPBUSD(u, s) as inline asm where GCC is the compiler: with the intrinsic, GCC 12
+// copies every accumulator of a 6x4 tile through other registers and the stack on each
+// reduction step (the builtin ties its destination to its first source), which halved the
+// tile's speed. The asm names the one instruction and leaves the registers to the allocator.
+#if defined(__AVX512VNNI__) && defined(__AVX512F__)
+PMS_ALWAYS_INLINE void dpbusd(__m512i& acc, __m512i u, __m512i s) noexcept {
+#if defined(__GNUC__) && !defined(__clang__)
+  __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s));
+#else
+  acc = _mm512_dpbusd_epi32(acc, u, s);
+#endif
+}
+#endif
+#if defined(__AVXVNNI__)
+PMS_ALWAYS_INLINE void dpbusd(__m256i& acc, __m256i u, __m256i s) noexcept {
+#if defined(__GNUC__) && !defined(__clang__)
+  __asm__("{vex} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(u), "x"(s));
+#else
+  acc = _mm256_dpbusd_avx_epi32(acc, u, s);
+#endif
+}
+#endif
+
 template <class T>
 PMS_ALWAYS_INLINE T load_bits(const void* p) noexcept {
   T v;
@@ -93,14 +116,18 @@ using Code = std::uint8_t;
 inline constexpr int kMaxNR = 4;
 constexpr int mr_for(int nr) noexcept { return nr >= 4 ? 6 : nr == 3 ? 8 : nr == 2 ? 12 : 16; }
 
-template <int MR, int NR>
+template <int MR, int NR, class Epi>
 PMS_ALWAYS_INLINE void dot_tile(const Code* PMS_RESTRICT a, std::ptrdiff_t a_pitch, int groups,
                                 const std::int8_t* PMS_RESTRICT w, std::ptrdiff_t w_pitch,
-                                const std::int32_t* PMS_RESTRICT wsum, i32v (&acc)[MR][NR]) noexcept {
-  PMS_UNROLL(16)
-  for (int m = 0; m < MR; ++m) {
-    PMS_UNROLL(4)
-    for (int v = 0; v < NR; ++v) acc[m][v] = _mm512_setzero_si512();
+                                const std::int32_t* PMS_RESTRICT wsum, Epi&& epi) noexcept {
+  i32v acc[MR][NR];
+  // Starting from -128 * weight_sum makes the sum exact at the end (7.5); every partial sum
+  // stays within int32 (|128 * weight_sum| + 255 * 127 * cin < 2^31).
+  PMS_UNROLL(4)
+  for (int v = 0; v < NR; ++v) {
+    const i32v start = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(_mm512_loadu_si512(wsum + v * 16), 7));
+    PMS_UNROLL(16)
+    for (int m = 0; m < MR; ++m) acc[m][v] = start;
   }
   for (int g = 0; g < groups; ++g) {
     i32v b[NR];
@@ -111,14 +138,13 @@ PMS_ALWAYS_INLINE void dot_tile(const Code* PMS_RESTRICT a, std::ptrdiff_t a_pit
     for (int m = 0; m < MR; ++m) {
       const i32v x = _mm512_set1_epi32(detail::load_bits<std::int32_t>(a + m * a_pitch + 4 * g));
       PMS_UNROLL(4)
-      for (int v = 0; v < NR; ++v) acc[m][v] = _mm512_dpbusd_epi32(acc[m][v], x, b[v]);
+      for (int v = 0; v < NR; ++v) detail::dpbusd(acc[m][v], x, b[v]);
     }
   }
-  PMS_UNROLL(4)
-  for (int v = 0; v < NR; ++v) {
-    const i32v bias = _mm512_slli_epi32(_mm512_loadu_si512(wsum + v * 16), 7);  // 128 * weight_sum
-    PMS_UNROLL(16)
-    for (int m = 0; m < MR; ++m) acc[m][v] = _mm512_sub_epi32(acc[m][v], bias);
+  PMS_UNROLL(16)
+  for (int m = 0; m < MR; ++m) {
+    PMS_UNROLL(4)
+    for (int v = 0; v < NR; ++v) epi(m, v, acc[m][v]);
   }
 }
 #else
@@ -126,10 +152,10 @@ using Code = std::int16_t;
 inline constexpr int kMaxNR = 2;
 constexpr int mr_for(int nr) noexcept { return nr >= 2 ? 6 : 12; }
 
-template <int MR, int NR>
+template <int MR, int NR, class Epi>
 PMS_ALWAYS_INLINE void dot_tile(const Code* PMS_RESTRICT a, std::ptrdiff_t a_pitch, int groups,
                                 const std::int8_t* PMS_RESTRICT w, std::ptrdiff_t w_pitch, const std::int32_t*,
-                                i32v (&acc)[MR][NR]) noexcept {
+                                Epi&& epi) noexcept {
   // Pair sums: s[m][2v] covers channels 0..7 of vector v, s[m][2v + 1] channels 8..15.
   i32v s[MR][2 * NR];
   PMS_UNROLL(16)
@@ -158,7 +184,7 @@ PMS_ALWAYS_INLINE void dot_tile(const Code* PMS_RESTRICT a, std::ptrdiff_t a_pit
     for (int v = 0; v < NR; ++v) {
       const i32v lo = _mm512_add_epi32(s[m][2 * v], _mm512_srli_epi64(s[m][2 * v], 32));
       const i32v hi = _mm512_add_epi32(s[m][2 * v + 1], _mm512_srli_epi64(s[m][2 * v + 1], 32));
-      acc[m][v] = _mm512_permutex2var_epi32(lo, even, hi);
+      epi(m, v, _mm512_permutex2var_epi32(lo, even, hi));
     }
   }
 }
@@ -174,14 +200,17 @@ using Code = std::uint8_t;
 inline constexpr int kMaxNR = 2;
 constexpr int mr_for(int nr) noexcept { return nr >= 2 ? 6 : 12; }
 
-template <int MR, int NR>
+template <int MR, int NR, class Epi>
 PMS_ALWAYS_INLINE void dot_tile(const Code* PMS_RESTRICT a, std::ptrdiff_t a_pitch, int groups,
                                 const std::int8_t* PMS_RESTRICT w, std::ptrdiff_t w_pitch,
-                                const std::int32_t* PMS_RESTRICT wsum, i32v (&acc)[MR][NR]) noexcept {
-  PMS_UNROLL(16)
-  for (int m = 0; m < MR; ++m) {
-    PMS_UNROLL(4)
-    for (int v = 0; v < NR; ++v) acc[m][v] = _mm256_setzero_si256();
+                                const std::int32_t* PMS_RESTRICT wsum, Epi&& epi) noexcept {
+  i32v acc[MR][NR];
+  PMS_UNROLL(4)
+  for (int v = 0; v < NR; ++v) {
+    const i32v start = _mm256_sub_epi32(
+        _mm256_setzero_si256(), _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wsum + v * 8)), 7));
+    PMS_UNROLL(16)
+    for (int m = 0; m < MR; ++m) acc[m][v] = start;
   }
   for (int g = 0; g < groups; ++g) {
     i32v b[NR];
@@ -192,14 +221,13 @@ PMS_ALWAYS_INLINE void dot_tile(const Code* PMS_RESTRICT a, std::ptrdiff_t a_pit
     for (int m = 0; m < MR; ++m) {
       const i32v x = _mm256_set1_epi32(detail::load_bits<std::int32_t>(a + m * a_pitch + 4 * g));
       PMS_UNROLL(4)
-      for (int v = 0; v < NR; ++v) acc[m][v] = _mm256_dpbusd_avx_epi32(acc[m][v], x, b[v]);
+      for (int v = 0; v < NR; ++v) detail::dpbusd(acc[m][v], x, b[v]);
     }
   }
-  PMS_UNROLL(4)
-  for (int v = 0; v < NR; ++v) {
-    const i32v bias = _mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wsum + v * 8)), 7);
-    PMS_UNROLL(16)
-    for (int m = 0; m < MR; ++m) acc[m][v] = _mm256_sub_epi32(acc[m][v], bias);
+  PMS_UNROLL(16)
+  for (int m = 0; m < MR; ++m) {
+    PMS_UNROLL(4)
+    for (int v = 0; v < NR; ++v) epi(m, v, acc[m][v]);
   }
 }
 #else
@@ -207,10 +235,10 @@ using Code = std::int16_t;
 inline constexpr int kMaxNR = 1;
 constexpr int mr_for(int) noexcept { return 6; }
 
-template <int MR, int NR>
+template <int MR, int NR, class Epi>
 PMS_ALWAYS_INLINE void dot_tile(const Code* PMS_RESTRICT a, std::ptrdiff_t a_pitch, int groups,
                                 const std::int8_t* PMS_RESTRICT w, std::ptrdiff_t w_pitch, const std::int32_t*,
-                                i32v (&acc)[MR][NR]) noexcept {
+                                Epi&& epi) noexcept {
   // Pair sums: s[m][2v] covers channels 0..3 of vector v, s[m][2v + 1] channels 4..7.
   i32v s[MR][2 * NR];
   PMS_UNROLL(16)
@@ -236,7 +264,7 @@ PMS_ALWAYS_INLINE void dot_tile(const Code* PMS_RESTRICT a, std::ptrdiff_t a_pit
   for (int m = 0; m < MR; ++m) {
     PMS_UNROLL(4)
     for (int v = 0; v < NR; ++v)
-      acc[m][v] = _mm256_permute4x64_epi64(_mm256_hadd_epi32(s[m][2 * v], s[m][2 * v + 1]), _MM_SHUFFLE(3, 1, 2, 0));
+      epi(m, v, _mm256_permute4x64_epi64(_mm256_hadd_epi32(s[m][2 * v], s[m][2 * v + 1]), _MM_SHUFFLE(3, 1, 2, 0)));
   }
 }
 #endif
@@ -276,10 +304,11 @@ PMS_ALWAYS_INLINE void sdot_groups(const int8x16_t (&x)[MR], const std::int8_t* 
 }
 }  // namespace detail
 
-template <int MR, int NR>
+template <int MR, int NR, class Epi>
 PMS_ALWAYS_INLINE void dot_tile(const Code* PMS_RESTRICT a, std::ptrdiff_t a_pitch, int groups,
                                 const std::int8_t* PMS_RESTRICT w, std::ptrdiff_t w_pitch, const std::int32_t*,
-                                i32v (&acc)[MR][NR]) noexcept {
+                                Epi&& epi) noexcept {
+  i32v acc[MR][NR];
   PMS_UNROLL(16)
   for (int m = 0; m < MR; ++m) {
     PMS_UNROLL(4)
@@ -292,24 +321,30 @@ PMS_ALWAYS_INLINE void dot_tile(const Code* PMS_RESTRICT a, std::ptrdiff_t a_pit
     for (int m = 0; m < MR; ++m) x[m] = vld1q_s8(a + m * a_pitch + 4 * g);
     detail::sdot_groups<MR, NR, 4>(x, w + g * w_pitch, w_pitch, acc);
   }
-  if (g == groups) return;
-  // 1..3 groups left; the 16 codes read are within the pixel's padded_channels(cin).
+  if (g < groups) {
+    // 1..3 groups left; the 16 codes read are within the pixel's padded_channels(cin).
+    PMS_UNROLL(16)
+    for (int m = 0; m < MR; ++m) x[m] = vld1q_s8(a + m * a_pitch + 4 * g);
+    switch (groups - g) {
+      case 1: detail::sdot_groups<MR, NR, 1>(x, w + g * w_pitch, w_pitch, acc); break;
+      case 2: detail::sdot_groups<MR, NR, 2>(x, w + g * w_pitch, w_pitch, acc); break;
+      default: detail::sdot_groups<MR, NR, 3>(x, w + g * w_pitch, w_pitch, acc); break;
+    }
+  }
   PMS_UNROLL(16)
-  for (int m = 0; m < MR; ++m) x[m] = vld1q_s8(a + m * a_pitch + 4 * g);
-  switch (groups - g) {
-    case 1: detail::sdot_groups<MR, NR, 1>(x, w + g * w_pitch, w_pitch, acc); break;
-    case 2: detail::sdot_groups<MR, NR, 2>(x, w + g * w_pitch, w_pitch, acc); break;
-    default: detail::sdot_groups<MR, NR, 3>(x, w + g * w_pitch, w_pitch, acc); break;
+  for (int m = 0; m < MR; ++m) {
+    PMS_UNROLL(4)
+    for (int v = 0; v < NR; ++v) epi(m, v, acc[m][v]);
   }
 }
 #else
 inline constexpr int kMaxNR = 2;
 constexpr int mr_for(int nr) noexcept { return nr >= 2 ? 6 : 12; }
 
-template <int MR, int NR>
+template <int MR, int NR, class Epi>
 PMS_ALWAYS_INLINE void dot_tile(const Code* PMS_RESTRICT a, std::ptrdiff_t a_pitch, int groups,
                                 const std::int8_t* PMS_RESTRICT w, std::ptrdiff_t w_pitch, const std::int32_t*,
-                                i32v (&acc)[MR][NR]) noexcept {
+                                Epi&& epi) noexcept {
   // Pair sums: s[m][2v] covers channels 0..1 of vector v, s[m][2v + 1] channels 2..3.
   i32v s[MR][2 * NR];
   PMS_UNROLL(16)
@@ -337,7 +372,7 @@ PMS_ALWAYS_INLINE void dot_tile(const Code* PMS_RESTRICT a, std::ptrdiff_t a_pit
   PMS_UNROLL(16)
   for (int m = 0; m < MR; ++m) {
     PMS_UNROLL(4)
-    for (int v = 0; v < NR; ++v) acc[m][v] = vpaddq_s32(s[m][2 * v], s[m][2 * v + 1]);
+    for (int v = 0; v < NR; ++v) epi(m, v, vpaddq_s32(s[m][2 * v], s[m][2 * v + 1]));
   }
 }
 #endif
@@ -350,10 +385,10 @@ PMS_ALWAYS_INLINE simd::f32v to_f32(i32v v) noexcept { return _mm_cvtepi32_ps(v)
 inline constexpr int kMaxNR = 1;
 constexpr int mr_for(int) noexcept { return 6; }
 
-template <int MR, int NR>
+template <int MR, int NR, class Epi>
 PMS_ALWAYS_INLINE void dot_tile(const Code* PMS_RESTRICT a, std::ptrdiff_t a_pitch, int groups,
                                 const std::int8_t* PMS_RESTRICT w, std::ptrdiff_t w_pitch, const std::int32_t*,
-                                i32v (&acc)[MR][NR]) noexcept {
+                                Epi&& epi) noexcept {
   // Pair sums: s[m][2v] covers channels 0..1 of vector v, s[m][2v + 1] channels 2..3.
   i32v s[MR][2 * NR];
   PMS_UNROLL(16)
@@ -385,8 +420,8 @@ PMS_ALWAYS_INLINE void dot_tile(const Code* PMS_RESTRICT a, std::ptrdiff_t a_pit
     PMS_UNROLL(4)
     for (int v = 0; v < NR; ++v) {
       const __m128 lo = _mm_castsi128_ps(s[m][2 * v]), hi = _mm_castsi128_ps(s[m][2 * v + 1]);
-      acc[m][v] = _mm_add_epi32(_mm_castps_si128(_mm_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0))),
-                                _mm_castps_si128(_mm_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1))));
+      epi(m, v, _mm_add_epi32(_mm_castps_si128(_mm_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0))),
+                              _mm_castps_si128(_mm_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1)))));
     }
   }
 }

@@ -82,35 +82,37 @@ inline constexpr int kBlockCodes = kBlockCodeBytes / static_cast<int>(sizeof(Int
 static_assert(kBlockCodes / kMaxCin >= 8, "A pixel block holds at least 8 pixels of the longest reduction.");
 
 // One micro-tile: MR pixels from pixel p of the block, NR vectors from output channel n0.
+// A function of its own (not inlined into the loop over tiles): inlined, GCC hoists the
+// tile's loop-invariant vectors (the 128 * weight_sum starts) out of that loop, and with the
+// 24-28 accumulators of a wide tile they no longer fit the register file: it spilled
+// accumulators on every reduction step (measured: half the speed on AVX512-VNNI).
+#if defined(__GNUC__)
+#define PMS_INT8_TILE_NOINLINE __attribute__((noinline))
+#else
+#define PMS_INT8_TILE_NOINLINE
+#endif
 template <int MR, int NR, class Act>
-PMS_ALWAYS_INLINE void run_tile(const QuantizedPixels& a, int p, const PointwiseInt8Weights& w, int n0, float* out,
+PMS_INT8_TILE_NOINLINE void run_tile(const QuantizedPixels& a, int p, const PointwiseInt8Weights& w, int n0, float* out,
                                 std::ptrdiff_t out_stride, const float* residual) noexcept {
   const std::ptrdiff_t w_pitch = 4 * static_cast<std::ptrdiff_t>(padded_channels(w.cout));
   const int groups = (w.cin + 3) / 4;
-  i32v acc[MR][NR];
-  int8_dot::dot_tile<MR, NR>(a.codes + p * a.pitch, a.pitch, groups, w.weight_q + 4 * n0, w_pitch, w.weight_sum + n0, acc);
-
-  f32v sw[NR], bias[NR];
-  PMS_UNROLL(4)
-  for (int v = 0; v < NR; ++v) {
-    sw[v] = simd::loadu(w.weight_scale + n0 + v * kLanes);
-    bias[v] = simd::loadu(w.bias + n0 + v * kLanes);
-  }
-  PMS_UNROLL(16)
-  for (int m = 0; m < MR; ++m) {
-    const f32v sa = simd::splat(a.scale[p + m]);
-    float* c = out + (p + m) * out_stride + n0;
-    const float* r = residual != nullptr ? residual + (p + m) * out_stride + n0 : nullptr;
-    PMS_UNROLL(4)
-    for (int v = 0; v < NR; ++v) {
-      // 7.6, one rounding per line; `rounded` keeps GCC from fusing a product into the add.
-      const f32v scale = sa * sw[v];
-      f32v y = simd::rounded(int8_dot::to_f32(acc[m][v]) * scale);
-      y = Act::apply(y + bias[v]);
-      if (r != nullptr) y = simd::rounded(y) + simd::load(r + v * kLanes);
-      simd::store(c + v * kLanes, y);
-    }
-  }
+  const float* sw = w.weight_scale + n0;
+  const float* bias = w.bias + n0;
+  const float* sa = a.scale + p;
+  float* c = out + p * out_stride + n0;
+  const float* r = residual != nullptr ? residual + p * out_stride + n0 : nullptr;
+  // 7.6, one rounding per line; `rounded` keeps GCC from fusing a product into the add.
+  // s_w and bias are loaded here, not before the reduction, where they would hold registers
+  // the accumulators need.
+  const auto epilogue = [&](int m, int v, i32v acc) {
+    const f32v scale = simd::splat(sa[m]) * simd::loadu(sw + v * kLanes);
+    f32v y = simd::rounded(int8_dot::to_f32(acc) * scale);
+    y = Act::apply(y + simd::loadu(bias + v * kLanes));
+    if (r != nullptr) y = simd::rounded(y) + simd::load(r + m * out_stride + v * kLanes);
+    simd::store(c + m * out_stride + v * kLanes, y);
+  };
+  int8_dot::dot_tile<MR, NR>(a.codes + p * a.pitch, a.pitch, groups, w.weight_q + 4 * n0, w_pitch, w.weight_sum + n0,
+                             epilogue);
 }
 
 // Tiles of MR pixels over [0, np), then the tail as tiles of 8, 4, 2, 1 pixels.
