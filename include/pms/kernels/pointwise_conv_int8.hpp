@@ -189,9 +189,8 @@ void pointwise_conv_int8(ConstTensorView in, const PointwiseInt8Weights& w, Tens
   alignas(64) float scale[kMaxBlockPixels];
   for (int p0 = 0; p0 < pixels; p0 += block) {
     const int np = std::min(block, pixels - p0);
-    for (int p = 0; p < np; ++p)
-      scale[p] = quantize_pixel<Int8ActivationCode, InputAct>(x + (p0 + p) * static_cast<std::ptrdiff_t>(in.stride),
-                                                              w.cin, codes + p * pitch);
+    quantize_pixels<Int8ActivationCode, InputAct>(x + p0 * static_cast<std::ptrdiff_t>(in.stride), in.stride, np, w.cin,
+                                                  codes, pitch, scale);
     const std::ptrdiff_t o = p0 * static_cast<std::ptrdiff_t>(out.stride);
     pointwise_conv_int8_quantized<Act>(QuantizedPixels{codes, pitch, scale, np}, w, c + o, out.stride,
                                        r != nullptr ? r + o : nullptr);

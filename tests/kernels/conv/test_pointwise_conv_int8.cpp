@@ -84,7 +84,9 @@ int decode(Code c) {
 // ---- 7.5 / 7.6 ----------------------------------------------------------------------------
 
 // Act as 7.6 defines it: the fp32 path's activation policy (its vector form, which the fp32
-// kernels apply), evaluated on one value.
+// kernels apply), evaluated on one value. The same for the input activation (7.4: the
+// quantizer sees what the fp32 path feeds its GEMM): the vector and scalar forms differ on
+// NaN (x86 MAXPS returns its second operand, so ReLU6(NaN) = 0 there; NEON's FMAX gives NaN).
 template <class Act>
 float ref_act(float y) {
   return simd::first_lane(Act::apply(simd::splat(y)));
@@ -134,7 +136,7 @@ void check_against_oracle(ConstTensorView in, const Int8ConvWeights& w, ConstTen
   for (int y = 0; y < out.height; ++y)
     for (int xx = 0; xx < out.width; ++xx) {
       const float* px = in.pixel(y, xx);
-      for (int c = 0; c < in.channels; ++c) x[c] = relu6_input ? act::ReLU6::apply(px[c]) : px[c];
+      for (int c = 0; c < in.channels; ++c) x[c] = relu6_input ? ref_act<act::ReLU6>(px[c]) : px[c];
       const RefQuant qa = ref_quantize(x.data(), in.channels);
       const std::ptrdiff_t off = out.pixel(y, xx) - out.data;
       ref_pixel<Act>(qa, w, residual != nullptr ? residual + off : nullptr, ref.data());
@@ -193,7 +195,7 @@ void check_quantize_pixel(const std::vector<float>& x_in, const std::string& wha
   Buffer x(padded);
   for (int c = 0; c < cin; ++c) x[c] = x_in[c];
   std::vector<float> xa(cin);
-  for (int c = 0; c < cin; ++c) xa[c] = InputAct::apply(x_in[c]);
+  for (int c = 0; c < cin; ++c) xa[c] = ref_act<InputAct>(x_in[c]);
   const RefQuant ref = ref_quantize(xa.data(), cin);
 
   std::vector<Code> q(padded, Code(77)), qs(cin, Code(77));
@@ -291,6 +293,59 @@ TEST_CASE("quantize_pixel: NaN, Inf, zero, below 2^-64, exactly 2^-64, subnormal
   for (int c = 0; c < 16; ++c) CHECK(q[c] == 0);
 }
 
+namespace {
+
+// quantize_pixels over n pixels of a tensor with special pixels mixed in, against the 7.4
+// oracle per pixel; codes written with a pitch wider than the pixel (the gap must stay).
+template <class Code, class InputAct = act::Identity>
+void check_quantize_pixels(int n, int cin, std::uint64_t salt) {
+  auto g = rng(salt);
+  OwnedTensor in = random_tensor(g, 1, n, cin, -3.0f, 3.0f);
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  for (int p = 0; p < n; ++p) {
+    float* px = in.view.pixel(0, p);
+    switch (p % 11) {
+      case 1: px[g() % cin] = nan; break;
+      case 3: px[g() % cin] = -inf; break;
+      case 4: std::fill_n(px, cin, 0.0f); break;
+      case 6: std::fill_n(px, cin, 1e-25f); break;
+      case 7: std::fill_n(px, cin, 1e-39f), px[g() % cin] = 0.5f; break;
+      case 9: std::fill_n(px, cin, std::ldexp(1.0f, -64)); break;
+      default: break;
+    }
+  }
+  const int pitch = padded_channels(cin) + 16;
+  std::vector<Code> q(static_cast<std::size_t>(n) * pitch, Code(99));
+  std::vector<float> s(n + 1, 42.0f);
+  kernels::quantize_pixels<Code, InputAct>(in.view.data, in.view.stride, n, cin, q.data(), pitch, s.data());
+  int failures = 0;
+  std::vector<float> x(cin);
+  for (int p = 0; p < n; ++p) {
+    for (int c = 0; c < cin; ++c) x[c] = ref_act<InputAct>(in.view.pixel(0, p)[c]);
+    const RefQuant ref = ref_quantize(x.data(), cin);
+    if (!same_float(s[p], ref.s_a) && failures++ < 5) FAIL_CHECK("pixel " << p << ": s_a " << s[p] << " expected " << ref.s_a);
+    for (int c = 0; c < pitch; ++c) {
+      const Code got = q[static_cast<std::size_t>(p) * pitch + c];
+      const bool ok = c < padded_channels(cin) ? decode(got) == (c < cin ? ref.q[c] : 0) : got == Code(99);
+      if (!ok && failures++ < 5) FAIL_CHECK("pixel " << p << " code " << c << ": " << decode(got));
+    }
+  }
+  CHECK(s[n] == 42.0f);
+  CHECK_MESSAGE(failures == 0, "quantize_pixels n" << n << " c" << cin << ": " << failures << " mismatches");
+}
+
+}  // namespace
+
+TEST_CASE("quantize_pixels: blocks of odd pixel counts with special pixels, every code type") {
+  std::uint64_t salt = 4500;
+  for (int n : {1, 5, 15, 16, 17, 33, 64, 65, 100, 131})
+    for (int cin : {1, 3, 16, 17, 40, 96}) {
+      check_quantize_pixels<std::int8_t>(n, cin, salt++);
+      check_quantize_pixels<std::uint8_t>(n, cin, salt++);
+      check_quantize_pixels<std::int16_t, act::ReLU6>(n, cin, salt++);
+    }
+}
+
 // ---- the conv -------------------------------------------------------------------------------
 
 TEST_CASE("pointwise_conv_int8: every cin x cout of the brief, odd pixel counts") {
@@ -356,6 +411,7 @@ TEST_CASE("pointwise_conv_int8: NaN, Inf, zero, tiny and subnormal pixels") {
       check_conv<act::Identity>({3, 5, cin, cout}, salt++, &in);
       check_conv<act::HardSwish>({3, 5, cin, cout, true}, salt++, &in);
       check_conv<act::ReLU>({3, 5, cin, cout, true, 2}, salt++, &in);
+      check_conv<act::HardSwish, act::ReLU6>({3, 5, cin, cout, true}, salt++, &in);
     }
 }
 
