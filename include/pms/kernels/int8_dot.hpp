@@ -91,7 +91,7 @@ PMS_ALWAYS_INLINE void dpbusd(__m512i& acc, __m512i u, __m512i s) noexcept {
 #if defined(__AVXVNNI__)
 PMS_ALWAYS_INLINE void dpbusd(__m256i& acc, __m256i u, __m256i s) noexcept {
 #if defined(__GNUC__) && !defined(__clang__)
-  __asm__("{vex} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(u), "x"(s));
+  __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(u), "x"(s));
 #else
   acc = _mm256_dpbusd_avx_epi32(acc, u, s);
 #endif
