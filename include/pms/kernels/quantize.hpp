@@ -96,12 +96,15 @@ PMS_ALWAYS_INLINE f32v keep_first(f32v x, int n) noexcept {
 PMS_ALWAYS_INLINE u32v transpose_max16(const u32v (&m)[16]) noexcept {
   u32v c[8], d[4], e[2];
   // c[k] = [pixel 2k: 8 lanes | pixel 2k+1: 8 lanes]
+  PMS_UNROLL(8)
   for (int k = 0; k < 8; ++k)
     c[k] = _mm512_max_epu32(_mm512_shuffle_i32x4(m[2 * k], m[2 * k + 1], 0x44), _mm512_shuffle_i32x4(m[2 * k], m[2 * k + 1], 0xEE));
   // d[k]: 128-bit lane j holds 4 lanes of pixel 4k + j
+  PMS_UNROLL(4)
   for (int k = 0; k < 4; ++k)
     d[k] = _mm512_max_epu32(_mm512_shuffle_i32x4(c[2 * k], c[2 * k + 1], 0x88), _mm512_shuffle_i32x4(c[2 * k], c[2 * k + 1], 0xDD));
   // e[k]: 128-bit lane j holds 2 lanes of pixel 8k + j, then 2 of pixel 8k + 4 + j
+  PMS_UNROLL(2)
   for (int k = 0; k < 2; ++k)
     e[k] = _mm512_max_epu32(_mm512_unpacklo_epi64(d[2 * k], d[2 * k + 1]), _mm512_unpackhi_epi64(d[2 * k], d[2 * k + 1]));
   // f: lane 4j + i holds pixel j + 4i
@@ -308,6 +311,7 @@ void quantize_pixels(const float* x, std::ptrdiff_t x_stride, int n, int cin, Co
     // amax per pixel (0 past np, up to nv): A of 7.4 as a float.
     for (int p = 0; p < nv; p += 16) {
       u32v m[16];
+      PMS_UNROLL(16)
       for (int i = 0; i < 16; ++i) m[i] = p + i < np ? pixel_max_bits<InputAct>(xc + (p + i) * x_stride, cin) : zero_bits();
       store_max16(amax + p, m);
     }
