@@ -23,7 +23,10 @@
 // quantized into a stack buffer once, then every panel of kMaxNR output vectors sweeps over
 // it in micro-tiles of MR pixels that hold the whole reduction (cin <= kMaxCin) in int32
 // registers, so there are no partial sums in `out` and the epilogue runs once per output.
-// Stack use: kBlockCodeBytes + 4 * kMaxBlockPixels = 33 KiB, no heap.
+// Stack use, no heap: the block's codes (kBlockCodeBytes = 32 KiB) and scales (4 *
+// kMaxBlockPixels = 1 KiB), plus quantize_pixels' scratch (768 bytes, and on AVX-512 16
+// pixel-max vectors, 1 KiB): under 35 KiB. A block is min(kMaxBlockPixels, 32 KiB / pitch)
+// pixels: 256 up to cin 128 (u8 codes), 42 at cin 768 (u8) or 21 (int16 codes).
 #pragma once
 
 #include <algorithm>
