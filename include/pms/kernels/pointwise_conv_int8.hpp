@@ -88,15 +88,16 @@ static_assert(kBlockCodes / kMaxCin >= 8, "A pixel block holds at least 8 pixels
 // A function of its own (not inlined into the loop over tiles): inlined, GCC hoists the
 // tile's loop-invariant vectors (the 128 * weight_sum starts) out of that loop, and with the
 // 24-28 accumulators of a wide tile they no longer fit the register file: it spilled
-// accumulators on every reduction step (measured: half the speed on AVX512-VNNI).
+// accumulators on every reduction step. (With the asm of int8_dot.hpp: 1.5-2.3x faster on
+// AVX512-VNNI at the network's shapes.)
 #if defined(__GNUC__)
 #define PMS_INT8_TILE_NOINLINE __attribute__((noinline))
 #else
 #define PMS_INT8_TILE_NOINLINE
 #endif
 template <int MR, int NR, class Act>
-PMS_INT8_TILE_NOINLINE void run_tile(const QuantizedPixels& a, int p, const PointwiseInt8Weights& w, int n0, float* out,
-                                std::ptrdiff_t out_stride, const float* residual) noexcept {
+PMS_INT8_TILE_NOINLINE void run_tile(const QuantizedPixels& a, int p, const PointwiseInt8Weights& w, int n0,
+                                     float* out, std::ptrdiff_t out_stride, const float* residual) noexcept {
   const std::ptrdiff_t w_pitch = 4 * static_cast<std::ptrdiff_t>(padded_channels(w.cout));
   const int groups = (w.cin + 3) / 4;
   const float* sw = w.weight_scale + n0;
