@@ -9,6 +9,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#endif
+
 #include "test_support.hpp"
 
 namespace {
@@ -21,6 +25,12 @@ bool cpu_supports(const char* feature) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") &&
            __builtin_cpu_supports("fma");
+  // The int8 dot-product extensions (tests/meson.build: int8_dot_levels).
+  if (std::strcmp(feature, "avx512vnni") == 0) return cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
+  if (std::strcmp(feature, "avxvnni") == 0) return cpu_supports("avx2") && __builtin_cpu_supports("avxvnni");
+#endif
+#if defined(__aarch64__) && defined(__linux__)
+  if (std::strcmp(feature, "asimddp") == 0) return (getauxval(AT_HWCAP) & (1ul << 20)) != 0;  // HWCAP_ASIMDDP
 #endif
   (void)feature;
   return false;

@@ -63,6 +63,16 @@ PMS_ALWAYS_INLINE f32v zero() noexcept { return f32v(0.0f); }
 // a * b + c. A single rounding only where the ISA has FMA (and, for xsimd 8.1 on AVX-512,
 // where the compiler contracts: GCC's default -ffp-contract=fast does).
 PMS_ALWAYS_INLINE f32v fma(f32v a, f32v b, f32v c) noexcept { return xsimd::fma(a, b, c); }
+// a / b correctly rounded (IEEE), lane by lane, as a scalar float division. xsimd 8.1's
+// operator/ on NEON64 is a reciprocal estimate refined by Newton steps (xsimd_neon.hpp;
+// neon64 only overrides double), off by an ulp at times: FDIV (vdivq_f32) instead.
+PMS_ALWAYS_INLINE f32v div(f32v a, f32v b) noexcept {
+#if defined(__aarch64__)
+  return vdivq_f32(a, b);
+#else
+  return a / b;
+#endif
+}
 PMS_ALWAYS_INLINE f32v min(f32v a, f32v b) noexcept { return xsimd::min(a, b); }
 PMS_ALWAYS_INLINE f32v max(f32v a, f32v b) noexcept { return xsimd::max(a, b); }
 PMS_ALWAYS_INLINE f32v exp(f32v a) noexcept { return xsimd::exp(a); }
@@ -244,6 +254,15 @@ PMS_ALWAYS_INLINE void keep_in_register(f32v& v) noexcept {
 #else
   (void)v;
 #endif
+}
+
+// v as a float32 rounded here: the empty asm of keep_in_register, which the compiler cannot
+// see through, so GCC's default -ffp-contract=fast cannot fuse a product into the add that
+// follows it. For code whose every step must round on its own (the int8 epilogue of
+// weights/FORMAT.md 7.6, bit-exact on every ISA). Costs no instruction.
+PMS_ALWAYS_INLINE f32v rounded(f32v v) noexcept {
+  keep_in_register(v);
+  return v;
 }
 
 }  // namespace pms::inline PMS_ISA_NS::simd

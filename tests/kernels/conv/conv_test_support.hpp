@@ -1,11 +1,14 @@
 // Helpers shared by the conv kernel tests: activations in double (the spec's formulas,
-// section 2), random weight buffers, and the float-summation tolerance.
+// section 2), random weight buffers, the float-summation tolerance, and fp32 weights
+// quantized to an int8 conv's tensors (weights/FORMAT.md 7.3, in the converter's layout 7.2).
 #pragma once
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <random>
 #include <type_traits>
+#include <vector>
 
 #include "pms/kernels/activation.hpp"
 #include "test_support.hpp"
@@ -41,6 +44,49 @@ inline Buffer random_buffer(std::mt19937_64& g, std::size_t n, float lo = -1.0f,
 // the 1e-5 relative term is no help); the rest of the tolerance is the usual 1e-6.
 inline double summation_abs_tolerance(int n, double sum_abs) {
   return 1e-6 + 2.0 * std::sqrt(static_cast<double>(std::max(n, 1))) * std::ldexp(1.0, -24) * sum_abs;
+}
+
+// The tensors of an int8 pointwise conv (FORMAT.md 7.2), as a converter writes them, plus
+// the codes as a plain [cout][cin] matrix for oracles that should not read the packed layout.
+struct Int8ConvWeights {
+  int cin = 0, cout = 0, groups = 0, padded = 0;  // groups = ceil(cin / 4), padded = P(cout)
+  std::vector<std::int8_t> weight_q;               // [groups][padded][4]
+  std::vector<float> weight_scale;                 // [padded]
+  std::vector<std::int32_t> weight_sum;            // [padded]
+  std::vector<float> bias;                         // [padded]
+  std::vector<int> q;                              // [cout][cin]
+};
+
+// Quantizes W'[co][ci] (row-major [cout][cin], BN already folded) per output channel as
+// FORMAT.md 7.3 does, one float32 operation per step (divisions do not contract):
+//   m = max |W'[co][:]|; m < 2^-64: s_w = 0, q = 0; else s_w = m / 127.0f and
+//   q = clamp(round_half_even(W' / s_w), -127, 127).
+// bias[co] for co < cout; 0 in pad lanes.
+inline Int8ConvWeights quantize_weights(const std::vector<float>& w, const std::vector<float>& bias, int cin, int cout) {
+  Int8ConvWeights r;
+  r.cin = cin, r.cout = cout, r.groups = (cin + 3) / 4, r.padded = padded_channels(cout);
+  r.weight_q.assign(static_cast<std::size_t>(r.groups) * r.padded * 4, 0);
+  r.weight_scale.assign(r.padded, 0.0f);
+  r.weight_sum.assign(r.padded, 0);
+  r.bias.assign(r.padded, 0.0f);
+  r.q.assign(static_cast<std::size_t>(cout) * cin, 0);
+  for (int co = 0; co < cout; ++co) {
+    const float* row = w.data() + static_cast<std::size_t>(co) * cin;
+    float m = 0.0f;
+    for (int ci = 0; ci < cin; ++ci) m = std::max(m, std::fabs(row[ci]));
+    r.bias[co] = bias[co];
+    if (m < std::ldexp(1.0f, -64)) continue;
+    const float s = m / 127.0f;
+    r.weight_scale[co] = s;
+    for (int ci = 0; ci < cin; ++ci) {
+      const float t = row[ci] / s;
+      const int q = static_cast<int>(std::clamp(std::nearbyint(t), -127.0f, 127.0f));
+      r.q[static_cast<std::size_t>(co) * cin + ci] = q;
+      r.weight_q[(static_cast<std::size_t>(ci / 4) * r.padded + co) * 4 + ci % 4] = static_cast<std::int8_t>(q);
+      r.weight_sum[co] += q;
+    }
+  }
+  return r;
 }
 
 }  // namespace pms::test::conv
