@@ -140,10 +140,10 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-template <class Variant>
+template <class Model>
 int run(const Options& o, std::span<const std::byte> weights) {
   const auto t_start = std::chrono::steady_clock::now();
-  pms::MobileSeg<Variant> model;
+  Model model;
   if (const pms::Status s = model.load(weights); s != pms::Status::ok) fail(load_error(o.weights, s, model));
   if (o.self_test) require_self_test(model, o.weights, fail);
   const int k = model.num_classes();
@@ -193,7 +193,7 @@ int run(const Options& o, std::span<const std::byte> weights) {
     if (truth.width != photo.width || truth.height != photo.height)
       fail(label_path.string() + ": label map is " + std::to_string(truth.width) + "x" + std::to_string(truth.height) + ", its image " +
            image_path.filename().string() + " is " + std::to_string(photo.width) + "x" + std::to_string(photo.height));
-    if (const pms::Status s = pms::MobileSeg<Variant>::check_size(photo.height, photo.width); s != pms::Status::ok)
+    if (const pms::Status s = Model::check_size(photo.height, photo.width); s != pms::Status::ok)
       fail(image_path.string() + ": " + pms::describe(s) + " (" + std::to_string(photo.width) + "x" + std::to_string(photo.height) + ")");
 
     const pms::ImageView image{photo.pixels.data(), photo.height, photo.width, static_cast<std::ptrdiff_t>(photo.width) * 3,
@@ -260,7 +260,7 @@ int run(const Options& o, std::span<const std::byte> weights) {
   miou = 100 * miou / k;
   const double pixel_acc = counted > 0 ? 100.0 * static_cast<double>(correct) / static_cast<double>(counted) : 0.0;
 
-  std::printf("%s: %s, %d classes, %d image%s, %s upsampling, label %d ignored (%llu pixels)\n", o.weights.c_str(), Variant::name, k, n,
+  std::printf("%s: %s, %d classes, %d image%s, %s upsampling, label %d ignored (%llu pixels)\n", o.weights.c_str(), model_name<Model>().c_str(), k, n,
               n == 1 ? "" : "s", used_vim ? "VIM" : "exact", o.ignore, static_cast<unsigned long long>(ignored));
   std::printf("%-3s %-18s %7s %7s %12s\n", "id", "class", "IoU %", "acc %", "pixels");
   for (int c = 0; c < k; ++c)
@@ -285,7 +285,7 @@ int run(const Options& o, std::span<const std::byte> weights) {
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   try {
-    return run_with_weights(o.weights, fail, [&]<class Variant>(std::span<const std::byte> weights) { return run<Variant>(o, weights); });
+    return run_with_weights(o.weights, fail, [&]<class Model>(std::span<const std::byte> weights) { return run<Model>(o, weights); });
   } catch (const std::bad_alloc&) {  // the workspace check above is an estimate; any refusal still ends in one line
     fail("out of memory");
   }

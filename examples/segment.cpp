@@ -4,11 +4,11 @@
 //           [--labels OUT.png] [--mode auto|vim|exact] [--threads N] [--repeat N] [--max-side N]
 //           [--max-memory MIB] [--skip-self-test]
 //
-// The variant (Tiny or Base) and the class count come from the weights file, which must pass
-// its embedded self-test first (unless --skip-self-test). With --max-side, a larger image is
-// shrunk for the network and the labels are upsampled from the low-res logits straight to
-// the original size (what PaddleSeg's evaluation does), so every output picture has the size
-// of the input photo. The memory a run needs is computed from the image header before
+// The variant (Tiny or Base), the precision (fp32 or int8) and the class count come from the
+// weights file, which must pass its embedded self-test first (unless --skip-self-test). With
+// --max-side, a larger image is shrunk for the network and the labels are upsampled from the
+// low-res logits straight to the original size (what PaddleSeg's evaluation does), so every
+// output picture has the size of the input photo. The memory a run needs is computed from the image header before
 // anything is decoded or allocated, and refused (with the size and a hint) if it exceeds the
 // machine's physical memory or --max-memory.
 //
@@ -88,9 +88,9 @@ std::array<int, 2> network_size(const Options& o, int width, int height) {
   return {std::max(1, static_cast<int>(width * s + 0.5)), std::max(1, static_cast<int>(height * s + 0.5))};
 }
 
-template <class Variant>
+template <class Model>
 int run(const Options& o, std::span<const std::byte> weights) {
-  pms::MobileSeg<Variant> model;
+  Model model;
   if (const pms::Status s = model.load(weights); s != pms::Status::ok) fail(load_error(o.weights, s, model));
   if (o.self_test) require_self_test(model, o.weights, fail);
 
@@ -105,7 +105,7 @@ int run(const Options& o, std::span<const std::byte> weights) {
          " pixels per side (the labels keep the photo's size)");
   const auto [net_w, net_h] = network_size(o, width, height);
   const std::string net_size = std::to_string(net_w) + "x" + std::to_string(net_h);
-  if (const pms::Status s = pms::MobileSeg<Variant>::check_size(net_h, net_w); s != pms::Status::ok)
+  if (const pms::Status s = Model::check_size(net_h, net_w); s != pms::Status::ok)
     fail(o.input + ": " + pms::describe(s) + " (" + net_size + (s == pms::Status::image_too_large ? "; use --max-side)" : ")"));
 
   std::unique_ptr<pms::ThreadPool> pool;
@@ -154,7 +154,7 @@ int run(const Options& o, std::span<const std::byte> weights) {
   }
   std::sort(ms.begin(), ms.end());
 
-  std::printf("%s: %s, %d classes, %dx%d", o.input.c_str(), Variant::name, k, photo.width, photo.height);
+  std::printf("%s: %s, %d classes, %dx%d", o.input.c_str(), model_name<Model>().c_str(), k, photo.width, photo.height);
   if (seen != &photo) std::printf(" (network input %dx%d)", seen->width, seen->height);
   std::printf(", %s upsampling\n", info.used_vim ? "VIM" : "exact");
   std::printf("inference: %.2f ms median of %d run%s, %d thread%s (image decode excluded)\n", ms[ms.size() / 2], o.repeat,
@@ -205,7 +205,7 @@ int run(const Options& o, std::span<const std::byte> weights) {
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   try {
-    return run_with_weights(o.weights, fail, [&]<class Variant>(std::span<const std::byte> weights) { return run<Variant>(o, weights); });
+    return run_with_weights(o.weights, fail, [&]<class Model>(std::span<const std::byte> weights) { return run<Model>(o, weights); });
   } catch (const std::bad_alloc&) {  // the budget above is an estimate; a refused allocation still ends in one line
     fail(o.input + ": out of memory; shrink the input with --max-side");
   }

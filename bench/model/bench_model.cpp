@@ -1,4 +1,5 @@
-// Whole-model and per-layer benchmarks of MobileSeg<Tiny> and <Base> at 512x512.
+// Whole-model and per-layer benchmarks of MobileSeg<Tiny> and <Base> at 512x512, and the
+// whole model of MobileSeg<Tiny, Int8> and <Base, Int8> ("tiny_int8", "base_int8").
 //
 //   build/bench/bench_model [--benchmark_filter=...]
 //
@@ -8,6 +9,8 @@
 // model runs the body (image -> low-res logits) and the full path to labels (VIM and exact).
 // Weights: PMS_BENCH_WEIGHTS_TINY / _BASE (environment) or the compiled-in defaults: the
 // random 150-class weights the test build generates, else the shipped CamVid (11-class) ones.
+// Int8: PMS_BENCH_WEIGHTS_TINY_INT8 / _BASE_INT8, else the shipped int8 CamVid files (11
+// classes: compare them with the fp32 CamVid files, PMS_BENCH_WEIGHTS_TINY=weights/...).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -29,18 +32,23 @@ using namespace pms;
 
 constexpr int kSide = 512;
 
-template <class V>
-const MobileSeg<V>* model() {
+template <class V, class P = Fp32>
+const MobileSeg<V, P>* model() {
   static PageBuffer file = [] {  // weights and workspaces as the README recommends
-    const char* env = std::getenv(std::is_same_v<V, Tiny> ? "PMS_BENCH_WEIGHTS_TINY" : "PMS_BENCH_WEIGHTS_BASE");
-    const std::string path = env ? env : (std::is_same_v<V, Tiny> ? PMS_BENCH_TINY_WEIGHTS : PMS_BENCH_BASE_WEIGHTS);
+    constexpr bool tiny = std::is_same_v<V, Tiny>, int8 = std::is_same_v<P, Int8>;
+    const char* env = std::getenv(int8 ? (tiny ? "PMS_BENCH_WEIGHTS_TINY_INT8" : "PMS_BENCH_WEIGHTS_BASE_INT8")
+                                       : (tiny ? "PMS_BENCH_WEIGHTS_TINY" : "PMS_BENCH_WEIGHTS_BASE"));
+    const std::string path = env    ? env
+                             : int8 ? std::string(PMS_SOURCE_DIR "/weights/pp_mobileseg_") + V::name + "_camvid_int8.pms"
+                             : tiny ? PMS_BENCH_TINY_WEIGHTS
+                                    : PMS_BENCH_BASE_WEIGHTS;
     std::ifstream f(path, std::ios::binary);
     std::vector<char> raw((std::istreambuf_iterator<char>(f)), {});
     PageBuffer b(raw.size());
     if (b.allocated()) std::copy_n(reinterpret_cast<const std::byte*>(raw.data()), raw.size(), b.data());
     return b;
   }();
-  static MobileSeg<V> m;
+  static MobileSeg<V, P> m;
   static const bool ok = file.allocated() && m.load(file.span()) == Status::ok;
   return ok ? &m : nullptr;
 }
@@ -207,9 +215,9 @@ void register_layers() {
 
 enum class Job { body, labels_vim, labels_exact };
 
-template <class V>
+template <class V, class P = Fp32>
 void bm_model(benchmark::State& state, Job job, int threads) {
-  const MobileSeg<V>* m = model<V>();
+  const MobileSeg<V, P>* m = model<V, P>();
   if (m == nullptr) return state.SkipWithError("weights not found");
   const auto img = test_image(kSide, kSide);
   const ImageView image{img.data(), kSide, kSide, kSide * 3, PixelFormat::rgb};
@@ -233,15 +241,16 @@ void bm_model(benchmark::State& state, Job job, int threads) {
   state.counters["workspace_MB"] = static_cast<double>(ws.size()) / 1e6;
 }
 
-template <class V>
+template <class V, class P = Fp32>
 void register_model() {
-  const std::string v = V::name;
+  const std::string v = std::string(V::name) + (std::is_same_v<P, Int8> ? "_int8" : "");
   for (int threads : {1, 2}) {
     const std::string t = "/threads:" + std::to_string(threads);
-    benchmark::RegisterBenchmark(("model/" + v + "/body" + t).c_str(), bm_model<V>, Job::body, threads)->Unit(benchmark::kMillisecond)->UseRealTime();
-    benchmark::RegisterBenchmark(("model/" + v + "/labels_vim" + t).c_str(), bm_model<V>, Job::labels_vim, threads)
+    benchmark::RegisterBenchmark(("model/" + v + "/body" + t).c_str(), bm_model<V, P>, Job::body, threads)
         ->Unit(benchmark::kMillisecond)->UseRealTime();
-    benchmark::RegisterBenchmark(("model/" + v + "/labels_exact" + t).c_str(), bm_model<V>, Job::labels_exact, threads)
+    benchmark::RegisterBenchmark(("model/" + v + "/labels_vim" + t).c_str(), bm_model<V, P>, Job::labels_vim, threads)
+        ->Unit(benchmark::kMillisecond)->UseRealTime();
+    benchmark::RegisterBenchmark(("model/" + v + "/labels_exact" + t).c_str(), bm_model<V, P>, Job::labels_exact, threads)
         ->Unit(benchmark::kMillisecond)->UseRealTime();
   }
 }
@@ -251,6 +260,8 @@ void register_model() {
 int main(int argc, char** argv) {
   register_model<Tiny>();
   register_model<Base>();
+  register_model<Tiny, Int8>();
+  register_model<Base, Int8>();
   register_layers<Tiny>();
   register_layers<Base>();
   benchmark::Initialize(&argc, argv);

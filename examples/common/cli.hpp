@@ -78,9 +78,10 @@ inline pms::Upsampling mode_option(const char* text, FailFn fail) {
   return *mode;
 }
 
-// Maps the weights file and returns run.template operator()<V>(its bytes) with V = pms::Tiny or
-// pms::Base as the file says: the library fixes the variant at compile time, the example tools
-// serve both. A file that cannot be opened or is not a .pms file goes to fail().
+// Maps the weights file and returns run.template operator()<Model>(its bytes) with Model =
+// pms::MobileSeg<V, P>, V = pms::Tiny or pms::Base and P = pms::Fp32 or pms::Int8 as the file
+// says: the library fixes both at compile time, the example tools serve all four. A file that
+// cannot be opened or is not a .pms file goes to fail().
 template <class Run>
 int run_with_weights(const std::string& path, FailFn fail, Run&& run) {
   MappedFile file;
@@ -89,13 +90,22 @@ int run_with_weights(const std::string& path, FailFn fail, Run&& run) {
   pms::WeightsFile parsed;
   if (const pms::Status s = pms::WeightsFile::parse(file.bytes(), parsed); s != pms::Status::ok)
     fail(path + ": " + pms::describe(s), kErrorExit);
-  if (parsed.variant() == pms::ModelVariant::tiny) return run.template operator()<pms::Tiny>(file.bytes());
-  return run.template operator()<pms::Base>(file.bytes());
+  const bool tiny = parsed.variant() == pms::ModelVariant::tiny, int8 = parsed.precision() == pms::WeightsPrecision::int8;
+  if (tiny && int8) return run.template operator()<pms::MobileSeg<pms::Tiny, pms::Int8>>(file.bytes());
+  if (tiny) return run.template operator()<pms::MobileSeg<pms::Tiny>>(file.bytes());
+  if (int8) return run.template operator()<pms::MobileSeg<pms::Base, pms::Int8>>(file.bytes());
+  return run.template operator()<pms::MobileSeg<pms::Base>>(file.bytes());
+}
+
+// "tiny fp32": what a model runs, for the tools' reports.
+template <class Model>
+std::string model_name() {
+  return std::string(Model::Variant::name) + " " + Model::PrecisionType::name;
 }
 
 // One line for weights that model.load() refused, naming the tensor it stopped at if any.
-template <class Variant>
-std::string load_error(const std::string& path, pms::Status s, const pms::MobileSeg<Variant>& model) {
+template <class Model>
+std::string load_error(const std::string& path, pms::Status s, const Model& model) {
   std::string msg = path + ": " + pms::describe(s);
   if (s == pms::Status::missing_tensor || s == pms::Status::shape_mismatch) msg += std::string(" (") + model.failed_tensor() + ")";
   return msg;
@@ -104,8 +114,8 @@ std::string load_error(const std::string& path, pms::Status s, const pms::Mobile
 // Runs the weights' embedded self-test (model.self_test) and fails, naming the file and the
 // status, unless it passes: a damaged or mis-converted file is refused before it labels
 // anything. The workspace it needs is small (a 72 x 56 image).
-template <class Variant>
-void require_self_test(const pms::MobileSeg<Variant>& model, const std::string& path, FailFn fail) {
+template <class Model>
+void require_self_test(const Model& model, const std::string& path, FailFn fail) {
   pms::PageBuffer workspace(model.self_test_workspace_size());
   if (!workspace.allocated()) fail(path + ": no memory for the self-test", kErrorExit);
   const pms::Status s = model.self_test({workspace.data(), workspace.size()});

@@ -9,6 +9,7 @@
 #include "pms/core/executor.hpp"
 #include "pms/core/image.hpp"
 #include "pms/core/label_map.hpp"
+#include "pms/core/precision.hpp"
 #include "pms/core/status.hpp"
 #include "pms/core/tensor.hpp"
 #include "pms/io/weights_file.hpp"

@@ -15,6 +15,7 @@ using AnyFunction = void (*)();
 struct Run {
   const char* isa = nullptr;             // pms::simd::isa_name() as that unit was compiled
   int status_exact = -1, status_vim = -1;  // pms::Status of segment() in each upsampling mode
+  int status_int8 = -1;                    // the same for the int8 model (exact mode)
   // Addresses of pms inline functions as that unit sees them: distinct per ISA level only if
   // pms's ISA-dependent code lives in distinct (inline) namespaces; otherwise the linker
   // keeps one copy of each and every unit runs it, whatever it was compiled for.
@@ -25,12 +26,16 @@ struct Run {
 
 // Loads `weights` (Tiny, 64-byte aligned) and segments the packed RGB image into
 // `labels_exact` and `labels_vim` (height x width each, packed) with the model compiled for
-// one ISA level. The ISA levels this program holds:
-Run segment_sse2(const std::byte* weights, std::size_t weight_bytes, const std::uint8_t* rgb, int height, int width,
-                 std::uint8_t* labels_exact, std::uint8_t* labels_vim);
-Run segment_avx2(const std::byte* weights, std::size_t weight_bytes, const std::uint8_t* rgb, int height, int width,
-                 std::uint8_t* labels_exact, std::uint8_t* labels_vim);
-Run segment_avx512(const std::byte* weights, std::size_t weight_bytes, const std::uint8_t* rgb, int height, int width,
-                   std::uint8_t* labels_exact, std::uint8_t* labels_vim);
+// one ISA level; then the same image with MobileSeg<Tiny, Int8> and `int8` (the int8 Tiny
+// file) into `labels_int8`. The ISA levels this program holds:
+Run segment_sse2(const std::byte* weights, std::size_t weight_bytes, const std::byte* int8, std::size_t int8_bytes,
+                 const std::uint8_t* rgb, int height, int width, std::uint8_t* labels_exact, std::uint8_t* labels_vim,
+                 std::uint8_t* labels_int8);
+Run segment_avx2(const std::byte* weights, std::size_t weight_bytes, const std::byte* int8, std::size_t int8_bytes,
+                 const std::uint8_t* rgb, int height, int width, std::uint8_t* labels_exact, std::uint8_t* labels_vim,
+                 std::uint8_t* labels_int8);
+Run segment_avx512(const std::byte* weights, std::size_t weight_bytes, const std::byte* int8, std::size_t int8_bytes,
+                   const std::uint8_t* rgb, int height, int width, std::uint8_t* labels_exact, std::uint8_t* labels_vim,
+                   std::uint8_t* labels_int8);
 
 }  // namespace isa_mix

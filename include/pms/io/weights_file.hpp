@@ -20,6 +20,7 @@
 #include <span>
 #include <string_view>
 
+#include "pms/core/precision.hpp"
 #include "pms/core/status.hpp"
 #include "pms/core/tensor.hpp"
 
@@ -30,9 +31,6 @@ static_assert(std::endian::native == std::endian::little,
 
 enum class ModelVariant : std::uint32_t { tiny = 0, base = 1 };
 enum class DType : std::uint32_t { f32 = 1, u8 = 2, i8 = 3, i32 = 4 };  // i8, i32: version 3 only
-// The precision of a file's pointwise convs (FORMAT.md section 7): fp32, or int8 weights with
-// per-pixel activation quantization. Every other tensor is f32 in both.
-enum class WeightsPrecision : std::uint32_t { fp32 = 0, int8 = 1 };
 
 constexpr std::size_t dtype_size(DType t) noexcept { return t == DType::f32 || t == DType::i32 ? 4 : 1; }
 

@@ -3,6 +3,7 @@
 //   multiply:         out = Act(a * b)
 //   add_inplace:      inout = Act(inout + a)
 //   activate_inplace: inout = Act(inout)
+//   scale_channels_inplace: inout(y, x, c) *= scale[c]
 //
 // Every view may be a channel slice of a wider tensor (data offset by a multiple of 16
 // floats, stride of the wider tensor). All views of one call have the same height, width
@@ -79,6 +80,18 @@ inline void add_inplace(TensorView inout, ConstTensorView a, RowRange rows) noex
 template <class Act>
 inline void activate_inplace(TensorView inout, RowRange rows) noexcept {
   eltwise_detail::binary(inout, inout, inout, rows, [](simd::f32v x, simd::f32v) { return Act::apply(x); });
+}
+
+// scale: [padded_channels(channels)] floats, 64-byte aligned, finite in the pad lanes.
+inline void scale_channels_inplace(TensorView inout, const float* scale, RowRange rows) noexcept {
+  constexpr int L = simd::kLanes;
+  PMS_ASSERT(rows.begin >= 0 && rows.end <= inout.height);
+  const int lanes = padded_channels(inout.channels);
+  for (int y = rows.begin; y < rows.end; ++y)
+    for (int x = 0; x < inout.width; ++x) {
+      float* p = inout.pixel(y, x);
+      for (int c = 0; c < lanes; c += L) simd::store(p + c, simd::load(p + c) * simd::load(scale + c));
+    }
 }
 
 }  // namespace pms::inline PMS_ISA_NS::kernels

@@ -201,5 +201,13 @@ void pointwise_conv_int8(ConstTensorView in, const PointwiseInt8Weights& w, Tens
   }
 }
 
+// The int8 conv under the fp32 kernel's name, so that a layer holding the weights of either
+// precision calls pointwise_conv<Act, InputAct>(in, weights, out, rows, extras) alike.
+template <class Act, class InputAct = act::Identity>
+void pointwise_conv(ConstTensorView in, const PointwiseInt8Weights& w, TensorView out, RowRange rows,
+                    const PointwiseExtras& extras = {}) noexcept {
+  pointwise_conv_int8<Act, InputAct>(in, w, out, rows, extras);
+}
+
 }  // namespace PMS_INT8_NS
 }  // namespace pms::inline PMS_ISA_NS::kernels

@@ -13,6 +13,10 @@
 // channels only, columns padded to 16: w1 [C][P(S)], w2 [S][P(C)], biases [P(S)] and [P(C)]
 // (P = padded_channels). Pad columns and pad bias lanes must be finite (the packer writes 0),
 // so every gate lane is finite; real gate lanes never read a pad lane.
+//
+// In an int8 file (weights/FORMAT.md 7.1) both convs are int8 pointwise convs whose one
+// "pixel" is the pooled vector (SqueezeExciteInt8Weights): the means, then
+// pointwise_conv_int8 with ReLU and with the gate's hard sigmoid.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +24,7 @@
 #include "pms/core/config.hpp"
 #include "pms/core/tensor.hpp"
 #include "pms/kernels/activation.hpp"
+#include "pms/kernels/pointwise_conv_int8.hpp"
 #include "pms/simd/simd.hpp"
 
 namespace pms::inline PMS_ISA_NS::kernels {
@@ -32,6 +37,14 @@ struct SqueezeExciteWeights {
   int channels;             // C
   int squeezed;             // S = C / 4
 };
+
+struct SqueezeExciteInt8Weights {
+  PointwiseInt8Weights fc1;  // C -> S
+  PointwiseInt8Weights fc2;  // S -> C
+};
+
+constexpr int se_channels(const SqueezeExciteWeights& w) noexcept { return w.channels; }
+constexpr int se_channels(const SqueezeExciteInt8Weights& w) noexcept { return w.fc1.cin; }
 
 // Floats of scratch the gate kernels need: the means and the hidden layer.
 constexpr std::size_t squeeze_excite_scratch_floats(int channels, int squeezed) noexcept {
@@ -100,6 +113,13 @@ inline void fully_connected(const float* in, int n, const float* w, const float*
   }
 }
 
+// mean[c] = sums[c] / count over all padded lanes.
+inline void means(const float* sums, int count, int channels, float* mean) noexcept {
+  const int lanes = padded_channels(channels);
+  const f32v n = simd::splat(static_cast<float>(count));
+  for (int c = 0; c < lanes; c += kLanes) simd::store(mean + c, simd::load(sums + c) / n);
+}
+
 }  // namespace se_detail
 
 // sums[c] += sum over the rows' pixels of x(y, x, c), for all padded_channels(C) lanes.
@@ -139,25 +159,35 @@ inline void row_channel_sums(ConstTensorView x, RowRange rows, float* row_sums) 
   }
 }
 
-// gate [P(C)] from channel sums over `count` pixels. scratch: squeeze_excite_scratch_floats.
+// gate [P(C)] from channel sums over `count` pixels (sums may be gate itself). scratch:
+// squeeze_excite_scratch_floats, 64-byte aligned.
 inline void squeeze_excite_gate_from_sums(const float* sums, int count, const SqueezeExciteWeights& w, float* gate,
                                           float* scratch) noexcept {
-  constexpr int L = simd::kLanes;
   PMS_ASSERT(count > 0 && w.squeezed > 0);
-  const int lanes = padded_channels(w.channels);
   float* mean = scratch;
-  float* hidden = scratch + lanes;
-  const simd::f32v n = simd::splat(static_cast<float>(count));
-  for (int c = 0; c < lanes; c += L) simd::store(mean + c, simd::load(sums + c) / n);
+  float* hidden = scratch + padded_channels(w.channels);
+  se_detail::means(sums, count, w.channels, mean);
   se_detail::fully_connected<act::ReLU>(mean, w.channels, w.fc1_weight, w.fc1_bias, w.squeezed, hidden);
   se_detail::fully_connected<act::SEGate>(hidden, w.squeezed, w.fc2_weight, w.fc2_bias, w.channels, gate);
 }
+inline void squeeze_excite_gate_from_sums(const float* sums, int count, const SqueezeExciteInt8Weights& w, float* gate,
+                                          float* scratch) noexcept {
+  PMS_ASSERT(count > 0 && w.fc1.cout > 0);
+  const int channels = w.fc1.cin, squeezed = w.fc1.cout;
+  float* mean = scratch;
+  float* hidden = scratch + padded_channels(channels);
+  se_detail::means(sums, count, channels, mean);
+  const TensorView hidden_pixel{hidden, 1, 1, squeezed, padded_channels(squeezed)};
+  pointwise_conv_int8<act::ReLU>(ConstTensorView{mean, 1, 1, channels, padded_channels(channels)}, w.fc1, hidden_pixel, RowRange{0, 1});
+  pointwise_conv_int8<act::SEGate>(hidden_pixel, w.fc2, TensorView{gate, 1, 1, channels, padded_channels(channels)}, RowRange{0, 1});
+}
 
 // gate [P(C)] of an H x W tensor from its row sums (row_channel_sums).
-inline void squeeze_excite_gate_from_row_sums(const float* row_sums, int height, int width, const SqueezeExciteWeights& w,
-                                              float* gate, float* scratch) noexcept {
+template <class Weights>
+inline void squeeze_excite_gate_from_row_sums(const float* row_sums, int height, int width, const Weights& w, float* gate,
+                                              float* scratch) noexcept {
   constexpr int L = simd::kLanes;
-  const int lanes = padded_channels(w.channels);
+  const int lanes = padded_channels(se_channels(w));
   for (int c = 0; c < lanes; ++c) gate[c] = 0.0f;  // the gate doubles as the sum buffer
   for (int y = 0; y < height; ++y) {
     const float* row = row_sums + static_cast<std::ptrdiff_t>(y) * lanes;

@@ -66,25 +66,25 @@ constexpr int aam_out_extent(AamKind kind, int extent8) noexcept { return kind =
 
 namespace pms::inline PMS_ISA_NS::layers {
 
-template <AamSpec S>
+template <AamSpec S, Precision P = Fp32>
 struct AamHead {
   static constexpr AamSpec spec = S;
   static constexpr int c = S.channels;
   static constexpr bool sum_all = S.kind == AamKind::sum_all_at_x16;
   static constexpr int c8 = S.x8, c16 = S.x16, c32 = S.x32;
 
-  kernels::PointwiseWeights x8{}, x16{}, x32{};  // the AAM's merged [embedding | vote] convs
+  PointwiseWeightsOf<P> x8{}, x16{}, x32{};  // the AAM's merged [embedding | vote] convs
   kernels::HeadAffine linear_fuse{};
-  kernels::PointwiseWeights classifier{};  // conv_seg
+  PointwiseWeightsOf<P> classifier{};  // conv_seg
 
   // aam, head: the two modules' names ("backbone.inj_module", "decode_head").
   void bind(WeightBinder& b, const TensorName& aam, const TensorName& head, int num_classes) noexcept {
-    x8 = bind_pointwise(b, aam + ".x8", c8, sum_all ? 2 * c : c);
-    x16 = bind_pointwise(b, aam + ".x16", c16, sum_all ? 2 * c : c);
-    x32 = bind_pointwise(b, aam + ".x32", c32, 2 * c);
+    x8 = bind_pointwise<P>(b, aam + ".x8", c8, sum_all ? 2 * c : c);
+    x16 = bind_pointwise<P>(b, aam + ".x16", c16, sum_all ? 2 * c : c);
+    x32 = bind_pointwise<P>(b, aam + ".x32", c32, 2 * c);
     const kernels::DepthwiseWeights fuse = bind_depthwise(b, head + ".linear_fuse", 1, c);
     linear_fuse = {fuse.weight, fuse.bias};
-    classifier = bind_pointwise(b, head + ".conv_seg", c, num_classes);
+    classifier = bind_pointwise<P>(b, head + ".conv_seg", c, num_classes);
   }
 
   static constexpr int out_extent(int extent8) noexcept { return aam_out_extent(S.kind, extent8); }

@@ -4,7 +4,9 @@
 // expand 1x1 + BN + act -> depthwise kxk/s + BN + act -> [squeeze-excite] -> linear 1x1 + BN
 // [+ input]. BN is folded into the weights; the SE channel scale is folded into a copy of the
 // linear conv's weights (per input channel, once per image), and the residual add into its
-// epilogue.
+// epilogue. At Int8 precision the gate scales the depthwise output itself (in place) before
+// the linear conv quantizes it, as weights/FORMAT.md 7.4 prescribes, and the SE convs are
+// int8 too.
 #pragma once
 
 #include <algorithm>
@@ -14,7 +16,9 @@
 
 #include "pms/core/extent.hpp"
 #include "pms/kernels/activation.hpp"
+#include "pms/core/precision.hpp"
 #include "pms/kernels/depthwise_conv.hpp"
+#include "pms/kernels/eltwise.hpp"
 #include "pms/kernels/pointwise_conv.hpp"
 #include "pms/kernels/squeeze_excite.hpp"
 #include "pms/layers/run_context.hpp"
@@ -44,27 +48,33 @@ namespace pms::inline PMS_ISA_NS::layers {
 template <BlockActivation A>
 using BlockAct = std::conditional_t<A == BlockActivation::relu, act::ReLU, act::HardSwish>;
 
-template <MV3BlockSpec S>
+template <MV3BlockSpec S, Precision P = Fp32>
 struct MV3Block {
   static constexpr MV3BlockSpec spec = S;
   using Act = BlockAct<S.act>;
+  static constexpr bool int8 = std::same_as<P, Int8>;
+  using SqueezeExcite = std::conditional_t<int8, kernels::SqueezeExciteInt8Weights, kernels::SqueezeExciteWeights>;
 
-  kernels::PointwiseWeights expand{};
+  PointwiseWeightsOf<P> expand{};
   kernels::DepthwiseWeights depthwise{};
-  kernels::SqueezeExciteWeights se{};
-  kernels::PointwiseWeights linear{};
+  SqueezeExcite se{};
+  PointwiseWeightsOf<P> linear{};
 
   // p: the block's name with a trailing dot ("backbone.smb2.blocks.1.").
   void bind(WeightBinder& b, const TensorName& p) noexcept {
-    expand = bind_pointwise(b, p + "expand_conv", S.in, S.expand);
+    expand = bind_pointwise<P>(b, p + "expand_conv", S.in, S.expand);
     depthwise = bind_depthwise(b, p + "bottleneck_conv", S.kernel, S.expand);
     if constexpr (S.se) {
       const int r = S.se_channels();
-      se = {b.f32(p + "mid_se.conv1.weight", {S.expand, padded_channels(r)}), b.f32(p + "mid_se.conv1.bias", {padded_channels(r)}),
-            b.f32(p + "mid_se.conv2.weight", {r, padded_channels(S.expand)}), b.f32(p + "mid_se.conv2.bias", {padded_channels(S.expand)}),
-            S.expand, r};
+      if constexpr (int8) {
+        se = {bind_pointwise<P>(b, p + "mid_se.conv1", S.expand, r), bind_pointwise<P>(b, p + "mid_se.conv2", r, S.expand)};
+      } else {
+        se = {b.f32(p + "mid_se.conv1.weight", {S.expand, padded_channels(r)}), b.f32(p + "mid_se.conv1.bias", {padded_channels(r)}),
+              b.f32(p + "mid_se.conv2.weight", {r, padded_channels(S.expand)}),
+              b.f32(p + "mid_se.conv2.bias", {padded_channels(S.expand)}), S.expand, r};
+      }
     }
-    linear = bind_pointwise(b, p + "linear_conv", S.expand, S.out);
+    linear = bind_pointwise<P>(b, p + "linear_conv", S.expand, S.out);
   }
 
   static constexpr int out_extent(int n) noexcept { return conv_out_extent(n, S.stride); }
@@ -127,7 +137,7 @@ struct MV3Block {
   // by the same arithmetic as forward_whole (rows of a chunk boundary are expanded twice).
   template <class Ctx>
   constexpr void forward_streamed(Ctx& ctx, ConstTensorView in, TensorView out) const {
-    constexpr int K = S.kernel, P = (K - 1) / 2, lanes = padded_channels(S.expand);
+    constexpr int K = S.kernel, pad = (K - 1) / 2, lanes = padded_channels(S.expand);
     const std::size_t mark = ctx.arena.mark();
     const std::size_t in_row = static_cast<std::size_t>(in.width) * lanes;
     const std::size_t out_row = static_cast<std::size_t>(out.width) * lanes;
@@ -141,11 +151,11 @@ struct MV3Block {
       float* ring = scratch + per_thread * static_cast<std::size_t>(chunk);
       float* tile = ring + K * in_row;
       const kernels::RingRows expanded{ring, K, in.height, static_cast<std::ptrdiff_t>(in_row)};
-      int next = std::max(0, rows.begin * S.stride - P);  // next input row to expand
+      int next = std::max(0, rows.begin * S.stride - pad);  // next input row to expand
       for (int y0 = rows.begin; y0 < rows.end; y0 += tile_rows) {
         const int y1 = std::min(rows.end, y0 + tile_rows);
         for (int y = y0; y < y1; ++y) {
-          for (const int need = std::min(in.height, y * S.stride - P + K); next < need; ++next) {
+          for (const int need = std::min(in.height, y * S.stride - pad + K); next < need; ++next) {
             const ConstTensorView src{in.row(next), 1, in.width, in.channels, in.stride};
             const TensorView dst{const_cast<float*>(expanded.row(next)), 1, in.width, S.expand, lanes};
             kernels::pointwise_conv<Act>(src, expand, dst, RowRange{0, 1});
@@ -187,19 +197,24 @@ struct MV3Block {
 
   // With SE: the gate of `filtered` from its row sums (kernels::row_channel_sums, taken by
   // the threads as they write its rows), then the linear conv with the gate folded into its
-  // weights.
+  // weights (fp32), or applied to `filtered` in place before the linear conv quantizes it (int8).
   template <class Ctx>
-  constexpr void gated_linear(Ctx& ctx, ConstTensorView filtered, const float* row_sums, ConstTensorView in, TensorView out) const {
+  constexpr void gated_linear(Ctx& ctx, TensorView filtered, const float* row_sums, ConstTensorView in, TensorView out) const {
     const std::size_t mark = ctx.arena.mark();
     float* gate = ctx.arena.floats(padded_channels(S.expand));
     float* se_scratch = ctx.arena.floats(kernels::squeeze_excite_scratch_floats(S.expand, S.se_channels()));
-    float* scaled = ctx.arena.floats(static_cast<std::size_t>(S.expand) * padded_channels(S.out));
     ctx.once([&] {
       kernels::squeeze_excite_gate_from_row_sums(row_sums, filtered.height, filtered.width, se, gate, se_scratch);
     });
-    ctx.rows(S.expand, [&](RowRange r) { kernels::scale_input_channels(linear, gate, scaled, r); });
-    const kernels::PointwiseWeights gated{scaled, linear.bias, linear.cin, linear.cout};
-    ctx.rows(out.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(filtered, gated, out, r, linear_extras(in)); });
+    if constexpr (int8) {
+      ctx.rows(filtered.height, [&](RowRange r) { kernels::scale_channels_inplace(filtered, gate, r); });
+      ctx.rows(out.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(filtered, linear, out, r, linear_extras(in)); });
+    } else {
+      float* scaled = ctx.arena.floats(static_cast<std::size_t>(S.expand) * padded_channels(S.out));
+      ctx.rows(S.expand, [&](RowRange r) { kernels::scale_input_channels(linear, gate, scaled, r); });
+      const kernels::PointwiseWeights gated{scaled, linear.bias, linear.cin, linear.cout};
+      ctx.rows(out.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(filtered, gated, out, r, linear_extras(in)); });
+    }
     ctx.arena.release(mark);
   }
 };

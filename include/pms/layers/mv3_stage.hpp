@@ -41,7 +41,7 @@ struct BlockChain {
 
 namespace pms::inline PMS_ISA_NS::layers {
 
-template <auto Spec>
+template <auto Spec, Precision P = Fp32>
 class MV3Stage {
  public:
   static constexpr auto spec = Spec;
@@ -74,7 +74,7 @@ class MV3Stage {
 
  private:
   template <std::size_t I>
-  using Block = MV3Block<Spec.blocks[I]>;
+  using Block = MV3Block<Spec.blocks[I], P>;
   template <std::size_t... I>
   static auto block_tuple(std::index_sequence<I...>) -> std::tuple<Block<I>...>;
 

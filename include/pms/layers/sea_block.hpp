@@ -45,7 +45,7 @@ struct SeaStageSpec {
 
 namespace pms::inline PMS_ISA_NS::layers {
 
-template <SeaStageSpec S>
+template <SeaStageSpec S, Precision P = Fp32>
 struct SeaBlock {
   static constexpr SeaStageSpec spec = S;
   static constexpr int qk = S.qk_channels();
@@ -53,7 +53,7 @@ struct SeaBlock {
   static constexpr int table = SeaStageSpec::pos_table_length;
 
   kernels::DepthwiseWeights stride_conv{}, detail_dw{}, mlp_dw{};
-  kernels::PointwiseWeights qkv{}, detail_pw{}, proj_row{}, proj_col{}, proj{}, fc1{}, fc2{};
+  PointwiseWeightsOf<P> qkv{}, detail_pw{}, proj_row{}, proj_col{}, proj{}, fc1{}, fc2{};
   const float* pos_row_q = nullptr;  // [nh_kd][16] positional tables, resized per input size
   const float* pos_row_k = nullptr;
   const float* pos_col_q = nullptr;
@@ -62,19 +62,19 @@ struct SeaBlock {
   // p: the block's name with a trailing dot ("backbone.trans1.transformer_blocks.0.").
   void bind(WeightBinder& b, const TensorName& p) noexcept {
     stride_conv = bind_depthwise(b, p + "attn.stride_conv", 3, S.dim);
-    qkv = bind_pointwise(b, p + "attn.qkv", S.dim, S.qkv_channels());
+    qkv = bind_pointwise<P>(b, p + "attn.qkv", S.dim, S.qkv_channels());
     detail_dw = bind_depthwise(b, p + "attn.dwconv", 3, S.qkv_channels());
-    detail_pw = bind_pointwise(b, p + "attn.pwconv", S.qkv_channels(), S.dim);
-    proj_row = bind_pointwise(b, p + "attn.proj_encode_row.1", dh, dh);
-    proj_col = bind_pointwise(b, p + "attn.proj_encode_column.1", dh, dh);
-    proj = bind_pointwise(b, p + "attn.proj.1", dh, S.dim);
+    detail_pw = bind_pointwise<P>(b, p + "attn.pwconv", S.qkv_channels(), S.dim);
+    proj_row = bind_pointwise<P>(b, p + "attn.proj_encode_row.1", dh, dh);
+    proj_col = bind_pointwise<P>(b, p + "attn.proj_encode_column.1", dh, dh);
+    proj = bind_pointwise<P>(b, p + "attn.proj.1", dh, S.dim);
     pos_row_q = b.f32(p + "attn.pos_emb_rowq", {qk, table});
     pos_row_k = b.f32(p + "attn.pos_emb_rowk", {qk, table});
     pos_col_q = b.f32(p + "attn.pos_emb_columnq", {qk, table});
     pos_col_k = b.f32(p + "attn.pos_emb_columnk", {qk, table});
-    fc1 = bind_pointwise(b, p + "mlp.fc1", S.dim, S.mlp_hidden());
+    fc1 = bind_pointwise<P>(b, p + "mlp.fc1", S.dim, S.mlp_hidden());
     mlp_dw = bind_depthwise(b, p + "mlp.dwconv", 3, S.mlp_hidden());
-    fc2 = bind_pointwise(b, p + "mlp.fc2", S.mlp_hidden(), S.dim);
+    fc2 = bind_pointwise<P>(b, p + "mlp.fc2", S.mlp_hidden(), S.dim);
   }
 
   template <class Ctx>
@@ -183,10 +183,10 @@ struct SeaBlock {
 
 // `backbone.trans{n}`: S.depth blocks of the same shape, run in place on the output of the
 // MV3 stage they follow.
-template <SeaStageSpec S>
+template <SeaStageSpec S, Precision P = Fp32>
 struct SeaStage {
   static constexpr SeaStageSpec spec = S;
-  std::array<SeaBlock<S>, S.depth> blocks{};
+  std::array<SeaBlock<S, P>, S.depth> blocks{};
 
   // name: the stage's name ("backbone.trans1").
   void bind(WeightBinder& b, const TensorName& name) noexcept {
@@ -195,7 +195,7 @@ struct SeaStage {
   // x: H x W x S.dim, updated in place.
   template <class Ctx>
   constexpr void forward(Ctx& ctx, TensorView x) const {
-    for (const SeaBlock<S>& block : blocks) block.forward(ctx, x);
+    for (const SeaBlock<S, P>& block : blocks) block.forward(ctx, x);
   }
 };
 

@@ -1,6 +1,6 @@
-// pms/model/mobileseg.hpp: MobileSeg<Variant>, what users call.
+// pms/model/mobileseg.hpp: MobileSeg<Variant, Precision>, what users call.
 //
-//   pms::MobileSeg<pms::Tiny> model;
+//   pms::MobileSeg<pms::Tiny> model;                                  // or MobileSeg<pms::Tiny, pms::Int8>
 //   if (model.load(weights_bytes) != pms::Status::ok) ...;          // no copy: views into the bytes
 //   std::vector<std::byte> ws(model.workspace_size(h, w));            // or a static buffer, any alignment
 //   model.segment(image, ws, labels);                                 // noexcept, no heap
@@ -8,6 +8,8 @@
 // The class count comes from the weights, not a template parameter: one binary serves any
 // checkpoint (CamVid 11, Cityscapes 19, ADE20K 150), K changes only the classifier and the
 // tail, and workspace_size(h, w, K) is still a constant expression for fixed arguments.
+// The precision (pms::Fp32, the default, or pms::Int8; pms/core/precision.hpp) must be the
+// weights file's: load() answers wrong_precision otherwise.
 // This class checks arguments and owns the bound weights; network.hpp is what runs.
 #pragma once
 
@@ -31,11 +33,12 @@
 
 namespace pms::inline PMS_ISA_NS {
 
-template <class V>
+template <class V, Precision P = Fp32>
 class MobileSeg {
  public:
   using Variant = V;
-  using NetworkType = Network<V>;
+  using PrecisionType = P;
+  using NetworkType = Network<V, P>;
 
   MobileSeg() noexcept = default;
 
@@ -45,7 +48,7 @@ class MobileSeg {
     loaded_ = false;
     WeightsFile parsed;
     if (const Status s = WeightsFile::parse(file, parsed); s != Status::ok) return s;
-    if (const Status s = parsed.expect(static_cast<ModelVariant>(V::file_id)); s != Status::ok) return s;
+    if (const Status s = parsed.expect(static_cast<ModelVariant>(V::file_id), 0, P::weights); s != Status::ok) return s;
     NetworkType net;
     WeightBinder binder(parsed);
     net.bind(binder, parsed.num_classes());
@@ -123,8 +126,8 @@ class MobileSeg {
   }
 
   // The test vector embedded in the weights file (model/self_test.hpp).
-  static constexpr float kSelfTestTolerance = pms::kSelfTestTolerance;
-  static constexpr float kSelfTestTieMargin = pms::kSelfTestTieMargin;
+  static constexpr float kSelfTestTolerance = self_test_tolerance<P>.logits;
+  static constexpr float kSelfTestTieMargin = self_test_tolerance<P>.tie_margin;
   std::size_t self_test_workspace_size() const noexcept { return pms::self_test_workspace_size(*this); }
   [[nodiscard]] Status self_test(std::span<std::byte> workspace) const noexcept { return run_self_test(*this, workspace); }
 

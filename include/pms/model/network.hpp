@@ -36,16 +36,17 @@ struct NetworkOutputs {
   kernels::LogitRange range = kernels::LogitRange::within_limit;  // of the logits
 };
 
-template <class V>
+// P: the precision of every pointwise conv (pms/core/precision.hpp); the rest is fp32.
+template <class V, Precision P = Fp32>
 struct Network {
   layers::Stem<V::stem_channels> stem;
-  layers::MV3Stage<V::smb1> smb1;
-  layers::MV3Stage<V::smb2> smb2;
-  layers::MV3Stage<V::smb3> smb3;
-  layers::SeaStage<V::trans1> trans1;
-  layers::MV3Stage<V::smb4> smb4;
-  layers::SeaStage<V::trans2> trans2;
-  layers::AamHead<V::aam> aam_head;
+  layers::MV3Stage<V::smb1, P> smb1;
+  layers::MV3Stage<V::smb2, P> smb2;
+  layers::MV3Stage<V::smb3, P> smb3;
+  layers::SeaStage<V::trans1, P> trans1;
+  layers::MV3Stage<V::smb4, P> smb4;
+  layers::SeaStage<V::trans2, P> trans2;
+  layers::AamHead<V::aam, P> aam_head;
   layers::LabelsTail labels_tail;
 
   void bind(WeightBinder& b, int num_classes) noexcept {
