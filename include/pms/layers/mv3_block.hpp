@@ -15,8 +15,8 @@
 #include <type_traits>
 
 #include "pms/core/extent.hpp"
-#include "pms/kernels/activation.hpp"
 #include "pms/core/precision.hpp"
+#include "pms/kernels/activation.hpp"
 #include "pms/kernels/depthwise_conv.hpp"
 #include "pms/kernels/eltwise.hpp"
 #include "pms/kernels/pointwise_conv.hpp"
