@@ -11,7 +11,6 @@
 #include <new>
 #include <sstream>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "pms/io/weights_file.hpp"
@@ -356,15 +355,19 @@ TEST_CASE("version 3: the precision field, i8 and i32 tensors, and expect() nami
 }
 
 TEST_CASE("shipped int8 files parse as int8; broken quantized convs are bad_quantized_weights") {
-  for (const auto& [path, variant, tensors] : {std::tuple{kTinyInt8, pms::ModelVariant::tiny, 322},
-                                               std::tuple{kBaseInt8, pms::ModelVariant::base, 398}}) {
-    CAPTURE(path);
-    const AlignedBytes b = read_file(path);
+  struct Case {
+    std::string path;
+    pms::ModelVariant variant;
+    int tensors;
+  };
+  for (const Case& c : {Case{kTinyInt8, pms::ModelVariant::tiny, 322}, Case{kBaseInt8, pms::ModelVariant::base, 398}}) {
+    CAPTURE(c.path);
+    const AlignedBytes b = read_file(c.path);
     pms::WeightsFile f;
     REQUIRE(pms::WeightsFile::parse(b.span(), f) == Status::ok);
-    CHECK((f.version() == 3 && f.precision() == pms::WeightsPrecision::int8 && f.tensor_count() == tensors));
-    CHECK(f.expect(variant, 11, pms::WeightsPrecision::int8) == Status::ok);
-    CHECK(f.expect(variant, 11) == Status::wrong_precision);
+    CHECK((f.version() == 3 && f.precision() == pms::WeightsPrecision::int8 && f.tensor_count() == c.tensors));
+    CHECK(f.expect(c.variant, 11, pms::WeightsPrecision::int8) == Status::ok);
+    CHECK(f.expect(c.variant, 11) == Status::wrong_precision);
   }
   const AlignedBytes good = read_file(kTinyInt8);
   const int codes = find_entry(good, "decode_head.conv_seg.weight_q");  // i8 [64][16][4]: 256 -> 11 classes
