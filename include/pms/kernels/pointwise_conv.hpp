@@ -47,6 +47,19 @@ struct PointwiseExtras {
   ConstTensorView residual{};  // if residual.data: out = Act(conv) + residual (same shape as out)
 };
 
+// The preconditions every 1x1 conv kernel (fp32 and int8) debug-asserts; see pointwise_conv.
+inline void assert_pointwise_shapes([[maybe_unused]] ConstTensorView in, [[maybe_unused]] int cin, [[maybe_unused]] int cout,
+                                    [[maybe_unused]] TensorView out, [[maybe_unused]] RowRange rows,
+                                    [[maybe_unused]] const PointwiseExtras& extras) noexcept {
+  PMS_ASSERT(in.height == out.height && in.width == out.width);
+  PMS_ASSERT(in.channels == cin && out.channels == cout);
+  PMS_ASSERT(in.stride >= padded_channels(cin) && out.stride == padded_channels(cout));
+  PMS_ASSERT(rows.begin >= 0 && rows.end <= out.height);
+  PMS_ASSERT(extras.residual.data == nullptr ||
+             (extras.residual.height == out.height && extras.residual.width == out.width &&
+              extras.residual.stride == out.stride));
+}
+
 namespace pointwise_detail {
 
 using simd::f32v;
@@ -264,13 +277,7 @@ template <class Act, class InputAct = act::Identity>
 void pointwise_conv(ConstTensorView in, const PointwiseWeights& w, TensorView out, RowRange rows,
                     const PointwiseExtras& extras = {}) noexcept {
   using namespace pointwise_detail;
-  PMS_ASSERT(in.height == out.height && in.width == out.width);
-  PMS_ASSERT(in.channels == w.cin && out.channels == w.cout);
-  PMS_ASSERT(in.stride >= padded_channels(w.cin) && out.stride == padded_channels(w.cout));
-  PMS_ASSERT(rows.begin >= 0 && rows.end <= out.height);
-  PMS_ASSERT(extras.residual.data == nullptr ||
-             (extras.residual.height == out.height && extras.residual.width == out.width &&
-              extras.residual.stride == out.stride));
+  assert_pointwise_shapes(in, w.cin, w.cout, out, rows, extras);
   if (rows.size() <= 0 || out.width <= 0) return;
 
   const int pixels = rows.size() * out.width;

@@ -171,14 +171,8 @@ template <class Act, class InputAct = act::Identity>
 void pointwise_conv_int8(ConstTensorView in, const PointwiseInt8Weights& w, TensorView out, RowRange rows,
                          const PointwiseExtras& extras = {}) noexcept {
   using namespace pointwise_int8_detail;
-  PMS_ASSERT(in.height == out.height && in.width == out.width);
-  PMS_ASSERT(in.channels == w.cin && out.channels == w.cout);
+  assert_pointwise_shapes(in, w.cin, w.cout, out, rows, extras);
   PMS_ASSERT(w.cin >= 1 && w.cin <= kMaxCin);
-  PMS_ASSERT(in.stride >= padded_channels(w.cin) && out.stride == padded_channels(w.cout));
-  PMS_ASSERT(rows.begin >= 0 && rows.end <= out.height);
-  PMS_ASSERT(extras.residual.data == nullptr ||
-             (extras.residual.height == out.height && extras.residual.width == out.width &&
-              extras.residual.stride == out.stride));
   if (rows.size() <= 0 || out.width <= 0) return;
 
   const int pixels = rows.size() * out.width;
