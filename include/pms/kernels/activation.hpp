@@ -69,7 +69,7 @@ struct Sigmoid {
   static constexpr const char* name = "sigmoid";
   static float apply(float x) noexcept { return 1.0f / (1.0f + std::exp(-std::max(x, -88.0f))); }
   static f32v apply(f32v x) noexcept {
-    return simd::splat(1.0f) / (simd::splat(1.0f) + simd::exp(-simd::max(x, simd::splat(-88.0f))));
+    return simd::div(simd::splat(1.0f), simd::splat(1.0f) + simd::exp(-simd::max(x, simd::splat(-88.0f))));
   }
 };
 

@@ -45,14 +45,14 @@ inline void mean_over_width(ConstTensorView in, float* out, int out_stride) noex
         a0 = a0 + simd::load(p);
         a1 = a1 + simd::load(p + L);
       }
-      simd::store(o + c, a0 / n);
-      simd::store(o + c + L, a1 / n);
+      simd::store(o + c, simd::div(a0, n));
+      simd::store(o + c + L, simd::div(a1, n));
     }
     if (c < lanes) {
       f32v a0 = simd::zero();
       const float* p = row + c;
       for (int x = 0; x < in.width; ++x, p += in.stride) a0 = a0 + simd::load(p);
-      simd::store(o + c, a0 / n);
+      simd::store(o + c, simd::div(a0, n));
     }
   }
 }
@@ -76,7 +76,7 @@ inline void mean_over_height(ConstTensorView in, float* out, int out_stride) noe
   const f32v n = simd::splat(static_cast<float>(in.height));
   for (int x = 0; x < in.width; ++x) {
     float* o = out + static_cast<std::ptrdiff_t>(x) * out_stride;
-    for (int c = 0; c < lanes; c += L) simd::store(o + c, simd::load(o + c) / n);
+    for (int c = 0; c < lanes; c += L) simd::store(o + c, simd::div(simd::load(o + c), n));
   }
 }
 
@@ -98,7 +98,7 @@ inline void resize_pos_table(const float* table, int channels, int n, float* out
     } else {
       const AxisSample s = axis(p);
       for (int c = 0; c < channels; ++c)
-        o[c] = table[c * kPosTableLength + s.i0] * s.w0 + table[c * kPosTableLength + s.i1] * s.w1;
+        o[c] = std::fma(table[c * kPosTableLength + s.i1], s.w1, table[c * kPosTableLength + s.i0] * s.w0);
     }
     for (int c = channels; c < lanes; ++c) o[c] = 0.0f;
   }
@@ -177,15 +177,15 @@ inline void axial_attention(const AxialAttentionInputs& in, AxialAttentionShape 
         simd::store(score + mb, acc);
       }
       vmax = simd::broadcast_max(vmax);
-      f32v vsum = simd::zero();
       for (int mb = 0; mb < np; mb += L) {
         const simd::mask32 valid = lane < simd::splat(static_cast<float>(n_pos - mb));
-        const f32v e = simd::select(valid, simd::exp(simd::load(score + mb) - vmax), simd::zero());
-        vsum = vsum + e;
-        simd::store(score + mb, e);
+        simd::store(score + mb, simd::select(valid, simd::exp(simd::load(score + mb) - vmax), simd::zero()));
       }
-      const f32v total = simd::splat(simd::reduce_add(vsum));
-      for (int mb = 0; mb < np; mb += L) simd::store(score + mb, simd::load(score + mb) / total);
+      // Summed in position order, not in vector lanes: the same sum on every vector width.
+      float sum = 0.0f;
+      for (int m = 0; m < n_pos; ++m) sum += score[m];
+      const f32v total = simd::splat(sum);
+      for (int mb = 0; mb < np; mb += L) simd::store(score + mb, simd::div(simd::load(score + mb), total));
 
       float* o = out + static_cast<std::ptrdiff_t>(n) * out_stride + v0;
       if (value_vectors) {
@@ -199,7 +199,8 @@ inline void axial_attention(const AxialAttentionInputs& in, AxialAttentionShape 
       } else {
         for (int j = 0; j < d; ++j) {
           float acc = 0.0f;
-          for (int m = 0; m < n_pos; ++m) acc += score[m] * in.v[static_cast<std::ptrdiff_t>(m) * in.v_stride + v0 + j];
+          // Fused, as the vector path above: a head's result does not depend on the path.
+          for (int m = 0; m < n_pos; ++m) acc = std::fma(score[m], in.v[static_cast<std::ptrdiff_t>(m) * in.v_stride + v0 + j], acc);
           o[j] = acc;
         }
       }

@@ -152,7 +152,7 @@ PMS_ALWAYS_INLINE void micro_tile(const float* PMS_RESTRICT a, std::ptrdiff_t a_
     for (int m = 0; m < MR; ++m) {
       const f32v x = simd::splat(a[m * a_stride + k]);
 #pragma GCC unroll 4
-      for (int v = 0; v < NF; ++v) acc[m][v] = simd::fma(x, b[v], acc[m][v]);
+      for (int v = 0; v < NF; ++v) acc[m][v] = simd::fma_fast(x, b[v], acc[m][v]);
       if constexpr (HalfLast) half[m] = simd::fma_half(x, bh, half[m]);
     }
   }

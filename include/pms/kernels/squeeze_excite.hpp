@@ -56,31 +56,28 @@ namespace se_detail {
 using simd::f32v;
 using simd::kLanes;
 
-// acc[0..NV) += sum over one row's pixels of the NV vectors at channel offset c.
+// sums[c..c + NV vectors) += the sums of one row's pixels there, each channel summed as
+// (even pixels) + (odd pixels): two interleaved chains hide the add latency. Every channel
+// is summed in this one order whatever the vector width, so the sums, and the int8 SE
+// gate quantized from them, are the same bits on every ISA.
 template <int NV>
 PMS_ALWAYS_INLINE void add_row_sums(const float* row, int width, int stride, int c, float* sums) noexcept {
-  f32v acc[NV];
+  f32v even[NV], odd[NV];
   PMS_UNROLL(4)
-  for (int v = 0; v < NV; ++v) acc[v] = simd::zero();
-  const float* p = row + c;
-  for (int x = 0; x < width; ++x, p += stride)
-    PMS_UNROLL(4)
-    for (int v = 0; v < NV; ++v) acc[v] = acc[v] + simd::load(p + v * kLanes);
-  PMS_UNROLL(4)
-  for (int v = 0; v < NV; ++v) simd::store(sums + c + v * kLanes, simd::load(sums + c + v * kLanes) + acc[v]);
-}
-
-// One vector of channels: two interleaved accumulators hide the add latency.
-PMS_ALWAYS_INLINE void add_row_sums_single(const float* row, int width, int stride, int c, float* sums) noexcept {
-  f32v a0 = simd::zero(), a1 = simd::zero();
+  for (int v = 0; v < NV; ++v) even[v] = odd[v] = simd::zero();
   const float* p = row + c;
   int x = 0;
-  for (; x + 2 <= width; x += 2, p += 2 * stride) {
-    a0 = a0 + simd::load(p);
-    a1 = a1 + simd::load(p + stride);
-  }
-  if (x < width) a0 = a0 + simd::load(p);
-  simd::store(sums + c, simd::load(sums + c) + (a0 + a1));
+  for (; x + 2 <= width; x += 2, p += 2 * stride)
+    PMS_UNROLL(4)
+    for (int v = 0; v < NV; ++v) {
+      even[v] = even[v] + simd::load(p + v * kLanes);
+      odd[v] = odd[v] + simd::load(p + stride + v * kLanes);
+    }
+  if (x < width)
+    PMS_UNROLL(4)
+    for (int v = 0; v < NV; ++v) even[v] = even[v] + simd::load(p + v * kLanes);
+  PMS_UNROLL(4)
+  for (int v = 0; v < NV; ++v) simd::store(sums + c + v * kLanes, simd::load(sums + c + v * kLanes) + (even[v] + odd[v]));
 }
 
 // out[j-block of NV vectors] = Act(bias + sum_i in[i] * w[i][j]) for i < n, w row pitch ld.
@@ -93,7 +90,7 @@ PMS_ALWAYS_INLINE void fc_block(const float* in, int n, const float* w, int ld, 
     const f32v s = simd::splat(in[i]);
     const float* wr = w + static_cast<std::ptrdiff_t>(i) * ld + j;
     PMS_UNROLL(4)
-    for (int v = 0; v < NV; ++v) acc[v] = simd::fma(s, simd::load(wr + v * kLanes), acc[v]);
+    for (int v = 0; v < NV; ++v) acc[v] = simd::fma_fast(s, simd::load(wr + v * kLanes), acc[v]);
   }
   PMS_UNROLL(4)
   for (int v = 0; v < NV; ++v) simd::store(out + j + v * kLanes, Act::apply(acc[v]));
@@ -117,7 +114,7 @@ inline void fully_connected(const float* in, int n, const float* w, const float*
 inline void means(const float* sums, int count, int channels, float* mean) noexcept {
   const int lanes = padded_channels(channels);
   const f32v n = simd::splat(static_cast<float>(count));
-  for (int c = 0; c < lanes; c += kLanes) simd::store(mean + c, simd::load(sums + c) / n);
+  for (int c = 0; c < lanes; c += kLanes) simd::store(mean + c, simd::div(simd::load(sums + c), n));
 }
 
 }  // namespace se_detail
@@ -131,10 +128,6 @@ inline void channel_sums(ConstTensorView x, RowRange rows, float* sums) noexcept
   const int lanes = padded_channels(x.channels);
   for (int y = rows.begin; y < rows.end; ++y) {
     const float* row = x.row(y);
-    if (lanes == L) {
-      se_detail::add_row_sums_single(row, x.width, x.stride, 0, sums);
-      continue;
-    }
     int c = 0;
     for (; c + 4 * L <= lanes; c += 4 * L) se_detail::add_row_sums<4>(row, x.width, x.stride, c, sums);
     switch ((lanes - c) / L) {

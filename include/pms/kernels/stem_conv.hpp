@@ -18,6 +18,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -73,7 +74,8 @@ inline void stage_row(const ImageView& img, int iy, int col0, int n, const NormP
   for (; e + kLanes <= bytes; e += kLanes, j = j == 2 ? 0 : j + 1)
     simd::storeu(d + e, simd::fma(simd::load_u8(src + e), simd::load(pat.scale + j * kLanes),
                                   simd::load(pat.offset + j * kLanes)));
-  for (; e < bytes; ++e) d[e] = static_cast<float>(src[e]) * sc[e % BPP] + of[e % BPP];
+  // The tail fused as well, so a sample rounds the same whichever lane width left it over.
+  for (; e < bytes; ++e) d[e] = std::fma(static_cast<float>(src[e]), sc[e % BPP], of[e % BPP]);
   for (int i = (std::max(end, begin) - col0) * BPP; i < n * BPP; ++i) dst[i] = 0.0f;
 }
 

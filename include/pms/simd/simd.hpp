@@ -60,9 +60,69 @@ PMS_ALWAYS_INLINE void storeu(float* p, f32v v) noexcept { v.store_unaligned(p);
 PMS_ALWAYS_INLINE f32v splat(float x) noexcept { return f32v(x); }
 PMS_ALWAYS_INLINE f32v zero() noexcept { return f32v(0.0f); }
 
-// a * b + c. A single rounding only where the ISA has FMA (and, for xsimd 8.1 on AVX-512,
-// where the compiler contracts: GCC's default -ffp-contract=fast does).
-PMS_ALWAYS_INLINE f32v fma(f32v a, f32v b, f32v c) noexcept { return xsimd::fma(a, b, c); }
+#if !defined(__FMA__) && !defined(__aarch64__) && (defined(__SSE2__) || defined(_M_X64))
+namespace detail {
+// a * b + c rounded once, for x86 levels without FMA: the product of two floats is exact
+// in double, the sum is made exact by TwoSum (s + e = p + c) and rounded to odd (the lowest
+// bit set when inexact), and rounding a 53-bit round-to-odd value to float's 24 bits gives
+// the correctly rounded result (Boldo and Melquiond, 2008). Two doubles per half.
+PMS_ALWAYS_INLINE __m128d fma_round_to_odd(__m128d a, __m128d b, __m128d c) noexcept {
+  const __m128d p = _mm_mul_pd(a, b);
+  const __m128d s = _mm_add_pd(p, c);
+  const __m128d bb = _mm_sub_pd(s, p);
+  const __m128d e = _mm_add_pd(_mm_sub_pd(p, _mm_sub_pd(s, bb)), _mm_sub_pd(c, bb));
+  // Inexact: e is non-zero (and not NaN, which an infinite s gives).
+  const __m128d inexact = _mm_or_pd(_mm_cmplt_pd(e, _mm_setzero_pd()), _mm_cmpgt_pd(e, _mm_setzero_pd()));
+  // Truncated toward zero: s, or the double below it in magnitude when e points inward.
+  const __m128i bits = _mm_castpd_si128(s);
+  const __m128i inward = _mm_srli_epi64(_mm_castpd_si128(_mm_xor_pd(s, e)), 63);
+  const __m128d odd = _mm_castsi128_pd(_mm_or_si128(_mm_sub_epi64(bits, inward), _mm_set1_epi64x(1)));
+  return _mm_or_pd(_mm_and_pd(inexact, odd), _mm_andnot_pd(inexact, s));
+}
+PMS_ALWAYS_INLINE __m128 fma_exact(__m128 a, __m128 b, __m128 c) noexcept {
+  const __m128 ah = _mm_movehl_ps(a, a), bh = _mm_movehl_ps(b, b), ch = _mm_movehl_ps(c, c);
+  const __m128d lo = fma_round_to_odd(_mm_cvtps_pd(a), _mm_cvtps_pd(b), _mm_cvtps_pd(c));
+  const __m128d hi = fma_round_to_odd(_mm_cvtps_pd(ah), _mm_cvtps_pd(bh), _mm_cvtps_pd(ch));
+  return _mm_movelh_ps(_mm_cvtpd_ps(lo), _mm_cvtpd_ps(hi));
+}
+#if defined(__AVX__)
+PMS_ALWAYS_INLINE __m256 fma_exact(__m256 a, __m256 b, __m256 c) noexcept {
+  const __m128 lo = fma_exact(_mm256_castps256_ps128(a), _mm256_castps256_ps128(b), _mm256_castps256_ps128(c));
+  const __m128 hi = fma_exact(_mm256_extractf128_ps(a, 1), _mm256_extractf128_ps(b, 1), _mm256_extractf128_ps(c, 1));
+  return _mm256_insertf128_ps(_mm256_castps128_ps256(lo), hi, 1);
+}
+#endif
+}  // namespace detail
+#endif
+
+// a * b + c with a single rounding on every ISA: the FMA instruction where there is one,
+// else an exact emulation (about 20x the cost of a multiply and an add). The fp32 layers
+// that run in the int8 network use it, so that their results, and with them every quantized
+// activation, are bit-identical on every ISA (weights/FORMAT.md 7.7). xsimd 8.1 is not
+// enough: its AVX-512 fma is a multiply and an add, fused only if the compiler contracts.
+PMS_ALWAYS_INLINE f32v fma(f32v a, f32v b, f32v c) noexcept {
+#if defined(__AVX512F__)
+  return _mm512_fmadd_ps(a, b, c);
+#elif defined(__FMA__) && defined(__AVX__)
+  return _mm256_fmadd_ps(a, b, c);
+#elif defined(__aarch64__)
+  return vfmaq_f32(c, a, b);
+#elif defined(__SSE2__) || defined(_M_X64)
+  return detail::fma_exact(a, b, c);
+#else
+  return xsimd::fma(a, b, c);
+#endif
+}
+// a * b + c, fused where the ISA has FMA and a multiply then an add where it has not: for
+// the fp32 network's 1x1 convs, whose inner loop this is and whose results need not be the
+// same on every ISA (they never run in the int8 network).
+PMS_ALWAYS_INLINE f32v fma_fast(f32v a, f32v b, f32v c) noexcept {
+#if defined(__FMA__) || defined(__aarch64__) || defined(__AVX512F__)
+  return fma(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
 // a / b correctly rounded (IEEE), lane by lane, as a scalar float division. xsimd 8.1's
 // operator/ on NEON64 is a reciprocal estimate refined by Newton steps (xsimd_neon.hpp;
 // neon64 only overrides double), off by an ulp at times: FDIV (vdivq_f32) instead.
@@ -75,7 +135,6 @@ PMS_ALWAYS_INLINE f32v div(f32v a, f32v b) noexcept {
 }
 PMS_ALWAYS_INLINE f32v min(f32v a, f32v b) noexcept { return xsimd::min(a, b); }
 PMS_ALWAYS_INLINE f32v max(f32v a, f32v b) noexcept { return xsimd::max(a, b); }
-PMS_ALWAYS_INLINE f32v exp(f32v a) noexcept { return xsimd::exp(a); }
 PMS_ALWAYS_INLINE f32v select(mask32 m, f32v a, f32v b) noexcept { return xsimd::select(m, a, b); }
 
 // Horizontal reductions through memory: portable across xsimd 8.1's ISAs (hadd needs
@@ -263,6 +322,33 @@ PMS_ALWAYS_INLINE void keep_in_register(f32v& v) noexcept {
 PMS_ALWAYS_INLINE f32v rounded(f32v v) noexcept {
   keep_in_register(v);
   return v;
+}
+
+
+// e^x, within 2 ulp, as one fixed sequence of IEEE operations (so the same bits on every
+// ISA; xsimd's exp fuses on some ISAs and not on others). Cephes' expf: x = k ln2 + r with
+// k = round(x / ln2) and ln2 in two parts (k * 0.693359375 is exact), e^r by a degree-7
+// polynomial, 2^k added to the exponent. e^x is 0 below -87.3 and saturates at e^88.
+PMS_ALWAYS_INLINE f32v exp(f32v x) noexcept {
+  using i32v = xsimd::batch<std::int32_t, arch>;
+  const mask32 underflow = x < splat(-87.3f);
+  x = min(max(x, splat(-87.3f)), splat(88.0f));
+  // k = round(x log2 e) by the 1.5 * 2^23 trick (round half even, the same on every ISA).
+  const f32v magic = splat(12582912.0f);
+  const f32v k = rounded(rounded(x * splat(1.44269504088896341f)) + magic) - magic;
+  f32v r = fma(k, splat(-0.693359375f), x);
+  r = fma(k, splat(2.12194440e-4f), r);
+  f32v p = splat(1.9875691500e-4f);
+  p = fma(p, r, splat(1.3981999507e-3f));
+  p = fma(p, r, splat(8.3334519073e-3f));
+  p = fma(p, r, splat(4.1665795894e-2f));
+  p = fma(p, r, splat(1.6666665459e-1f));
+  p = fma(p, r, splat(5.0000001201e-1f));
+  const f32v y = fma(p, rounded(r * r), r) + splat(1.0f);
+  // y * 2^k: k in [-126, 127], so 2^k is a normal float built from its exponent bits.
+  const i32v exponent = (xsimd::to_int(k) + i32v(127)) << 23;
+  const f32v scaled = y * xsimd::bitwise_cast<f32v>(exponent);
+  return select(underflow, zero(), scaled);
 }
 
 }  // namespace pms::inline PMS_ISA_NS::simd
