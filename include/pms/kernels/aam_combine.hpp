@@ -76,6 +76,7 @@ inline GridSpan grid_span(ConstTensorView a, ConstTensorView b) noexcept {
 
 // Source rows i0, i1 of output row y, blended vertically over every source column:
 // dst[x * span.floats + c] = src(i0, x, c) * w0 + src(i1, x, c) * w1.
+template <class Rounding>
 inline void lerp_rows(const GridSpan& span, const ResizeAxis& ay, int width, int y, float* PMS_RESTRICT dst) noexcept {
   using simd::f32v;
   const AxisSample sy = ay(y);
@@ -85,17 +86,18 @@ inline void lerp_rows(const GridSpan& span, const ResizeAxis& ay, int width, int
   const f32v w0 = simd::splat(sy.w0), w1 = simd::splat(sy.w1);
   for (int x = 0; x < width; ++x, r0 += span.stride, r1 += span.stride, dst += span.floats)
     for (int c = 0; c < span.floats; c += simd::kLanes)
-      simd::store(dst + c, simd::fma(simd::load(r1 + c), w1, simd::load(r0 + c) * w0));
+      simd::store(dst + c, Rounding::fma(simd::load(r1 + c), w1, simd::load(r0 + c) * w0));
 }
 
 // Horizontal blend of two vertically blended source pixels.
+template <class Rounding>
 PMS_ALWAYS_INLINE simd::f32v lerp(const float* p0, const float* p1, simd::f32v w0, simd::f32v w1) noexcept {
-  return simd::fma(simd::load(p1), w1, simd::load(p0) * w0);
+  return Rounding::fma(simd::load(p1), w1, simd::load(p0) * w0);
 }
 
 // Output rows `rows` for one combination of (form, which grids are sampled). scratch:
 // aam_combine_scratch_floats(in) floats, the vertically blended rows of the sampled grids.
-template <bool SumAll, bool Sample16, bool Sample32, class OutRow>
+template <bool SumAll, bool Sample16, bool Sample32, class Rounding, class OutRow>
 void combine_rows(const AamInputs& in, const HeadAffine& head, OutRow& out_row, int out_stride, RowRange rows,
                   float* scratch) noexcept {
   using simd::f32v;
@@ -121,8 +123,8 @@ void combine_rows(const AamInputs& in, const HeadAffine& head, OutRow& out_row, 
   const bool one_chunk = width <= kChunk;
   if (one_chunk) sample_columns(0, width);
   for (int y = rows.begin; y < rows.end; ++y) {
-    if constexpr (Sample16) lerp_rows(g16, in.at16.y, in.at16.x.in, y, rows16);
-    if constexpr (Sample32) lerp_rows(g32, in.at32.y, in.at32.x.in, y, rows32);
+    if constexpr (Sample16) lerp_rows<Rounding>(g16, in.at16.y, in.at16.x.in, y, rows16);
+    if constexpr (Sample32) lerp_rows<Rounding>(g32, in.at32.y, in.at32.x.in, y, rows32);
     float* const out = out_row(y);
     for (int xb = 0; xb < width; xb += kChunk) {
       const int xn = std::min(kChunk, width - xb);
@@ -147,23 +149,23 @@ void combine_rows(const AamInputs& in, const HeadAffine& head, OutRow& out_row, 
           p32a = g32.base + (static_cast<std::ptrdiff_t>(y) * in.at32.x.in + x) * g32.stride;
         }
         const auto sample16 = [&](std::ptrdiff_t at, int c) {
-          return Sample16 ? lerp(p16a + at + c, p16b + at + c, w16a, w16b) : simd::load(p16a + at + c);
+          return Sample16 ? lerp<Rounding>(p16a + at + c, p16b + at + c, w16a, w16b) : simd::load(p16a + at + c);
         };
         const auto sample32 = [&](std::ptrdiff_t at, int c) {
-          return Sample32 ? lerp(p32a + at + c, p32b + at + c, w32a, w32b) : simd::load(p32a + at + c);
+          return Sample32 ? lerp<Rounding>(p32a + at + c, p32b + at + c, w32a, w32b) : simd::load(p32a + at + c);
         };
         const float* e8 = in.e8.pixel(y, x);
         const float* v8 = SumAll ? in.v8.pixel(y, x) : nullptr;
         float* o = out + static_cast<std::ptrdiff_t>(x) * out_stride;
         for (int c = 0; c < c_vec; c += L) {
-          f32v gate = act::Sigmoid::apply(sample16(at_v16, c)) * sample32(at_s32, c);
+          f32v gate = act::Sigmoid::apply<Rounding>(sample16(at_v16, c)) * sample32(at_s32, c);
           f32v detail = simd::load(e8 + c);
           if constexpr (SumAll) {
-            gate = gate * act::Sigmoid::apply(simd::load(v8 + c));
+            gate = gate * act::Sigmoid::apply<Rounding>(simd::load(v8 + c));
             detail = detail + sample16(at_e16, c);
           }
-          const f32v fused = simd::fma(gate, detail, sample32(at_e32, c));
-          simd::store(o + c, act::ReLU::apply(simd::fma(simd::load(head.scale + c), fused, simd::load(head.shift + c))));
+          const f32v fused = Rounding::fma(gate, detail, sample32(at_e32, c));
+          simd::store(o + c, act::ReLU::apply(Rounding::fma(simd::load(head.scale + c), fused, simd::load(head.shift + c))));
         }
       }
     }
@@ -185,8 +187,9 @@ constexpr std::size_t aam_combine_scratch_floats(const AamInputs& in) noexcept {
 // Output rows `rows` of the output grid (e8's size): row y is written at out_row(y), its
 // pixels out_stride = P(256) floats apart, so a caller can keep a few rows in a small tile.
 // SumAll: Tiny's form (v8 and e16 used); else Base's (they are not read).
-// scratch: aam_combine_scratch_floats(in) floats.
-template <bool SumAll, class OutRow>
+// scratch: aam_combine_scratch_floats(in) floats. Rounding: simd::FusedAlways in the int8
+// network, FusedIfNative in the fp32 one.
+template <bool SumAll, class Rounding = simd::FusedIfNative, class OutRow>
 void aam_combine_head_rows(const AamInputs& in, const HeadAffine& head, OutRow&& out_row, int out_stride, RowRange rows,
                            float* scratch) noexcept {
   [[maybe_unused]] const int h = in.e8.height, w = in.e8.width;  // the asserts only
@@ -200,7 +203,7 @@ void aam_combine_head_rows(const AamInputs& in, const HeadAffine& head, OutRow&&
   PMS_ASSERT(scratch != nullptr || (!s16 && !s32));
   using namespace aam_detail;
   auto run = [&]<bool Sample16, bool Sample32>() {
-    combine_rows<SumAll, Sample16, Sample32>(in, head, out_row, out_stride, rows, scratch);
+    combine_rows<SumAll, Sample16, Sample32, Rounding>(in, head, out_row, out_stride, rows, scratch);
   };
   if (s16)
     s32 ? run.template operator()<true, true>() : run.template operator()<true, false>();

@@ -64,12 +64,14 @@ struct HSigmoid {
   }
 };
 
-// 1 / (1 + e^-x): the AAM votes. The argument is clamped so e^-x stays finite.
+// 1 / (1 + e^-x): the AAM votes. The argument is clamped so e^-x stays finite. Rounding:
+// simd::exp's multiply-adds (simd.hpp), exact on every ISA by default.
 struct Sigmoid {
   static constexpr const char* name = "sigmoid";
   static float apply(float x) noexcept { return 1.0f / (1.0f + std::exp(-std::max(x, -88.0f))); }
+  template <class Rounding = simd::FusedAlways>
   static f32v apply(f32v x) noexcept {
-    return simd::div(simd::splat(1.0f), simd::splat(1.0f) + simd::exp(-simd::max(x, simd::splat(-88.0f))));
+    return simd::div(simd::splat(1.0f), simd::splat(1.0f) + simd::exp<Rounding>(-simd::max(x, simd::splat(-88.0f))));
   }
 };
 

@@ -135,9 +135,11 @@ constexpr std::size_t axial_attention_scratch_floats(int length, int key_dim) no
 inline float attention_scale(int key_dim) noexcept { return static_cast<float>(1.0 / std::sqrt(static_cast<double>(key_dim))); }
 
 // out[n * out_stride + head * d + j] as above; lanes h*d .. P(h*d) of each output row are
-// set to 0. out must not overlap the inputs.
-inline void axial_attention(const AxialAttentionInputs& in, AxialAttentionShape shape, float* out, int out_stride,
-                            float* scratch) noexcept {
+// set to 0. out must not overlap the inputs. Rounding: simd::FusedAlways in the int8 network,
+// FusedIfNative in the fp32 one.
+template <class Rounding = simd::FusedIfNative>
+void axial_attention(const AxialAttentionInputs& in, AxialAttentionShape shape, float* out, int out_stride,
+                     float* scratch) noexcept {
   using simd::f32v;
   constexpr int L = simd::kLanes;
   const int n_pos = shape.length, kd = shape.key_dim, d = shape.value_dim;
@@ -170,7 +172,7 @@ inline void axial_attention(const AxialAttentionInputs& in, AxialAttentionShape 
         for (int i = 0; i < kd; ++i) {
           float qv = in.q[static_cast<std::ptrdiff_t>(n) * in.q_stride + qk0 + i];
           if (in.q_pos) qv += in.q_pos[static_cast<std::ptrdiff_t>(n) * in.pos_stride + qk0 + i];
-          acc = simd::fma(simd::splat(qv), simd::load(kt + static_cast<std::ptrdiff_t>(i) * np + mb), acc);
+          acc = Rounding::fma(simd::splat(qv), simd::load(kt + static_cast<std::ptrdiff_t>(i) * np + mb), acc);
         }
         acc = simd::select(lane < simd::splat(static_cast<float>(n_pos - mb)), acc * simd::splat(scale), lowest);
         vmax = simd::max(vmax, acc);
@@ -179,7 +181,7 @@ inline void axial_attention(const AxialAttentionInputs& in, AxialAttentionShape 
       vmax = simd::broadcast_max(vmax);
       for (int mb = 0; mb < np; mb += L) {
         const simd::mask32 valid = lane < simd::splat(static_cast<float>(n_pos - mb));
-        simd::store(score + mb, simd::select(valid, simd::exp(simd::load(score + mb) - vmax), simd::zero()));
+        simd::store(score + mb, simd::select(valid, simd::exp<Rounding>(simd::load(score + mb) - vmax), simd::zero()));
       }
       // Summed in position order, not in vector lanes: the same sum on every vector width.
       float sum = 0.0f;
@@ -193,14 +195,14 @@ inline void axial_attention(const AxialAttentionInputs& in, AxialAttentionShape 
           f32v acc = simd::zero();
           const float* vp = in.v + v0 + j;
           for (int m = 0; m < n_pos; ++m)
-            acc = simd::fma(simd::splat(score[m]), simd::loadu(vp + static_cast<std::ptrdiff_t>(m) * in.v_stride), acc);
+            acc = Rounding::fma(simd::splat(score[m]), simd::loadu(vp + static_cast<std::ptrdiff_t>(m) * in.v_stride), acc);
           simd::storeu(o + j, acc);
         }
       } else {
         for (int j = 0; j < d; ++j) {
           float acc = 0.0f;
-          // Fused, as the vector path above: a head's result does not depend on the path.
-          for (int m = 0; m < n_pos; ++m) acc = std::fma(score[m], in.v[static_cast<std::ptrdiff_t>(m) * in.v_stride + v0 + j], acc);
+          // Rounded as the vector path above: a head's result does not depend on the path.
+          for (int m = 0; m < n_pos; ++m) acc = Rounding::fma(score[m], in.v[static_cast<std::ptrdiff_t>(m) * in.v_stride + v0 + j], acc);
           o[j] = acc;
         }
       }

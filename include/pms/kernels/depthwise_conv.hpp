@@ -49,8 +49,8 @@ alignas(64) inline constexpr float kZeros[16] = {};
 // rows[ky] (ky in [ky_lo, ky_hi)) point at input rows. kChecked: some window column may
 // lie outside [0, in_width) and reads zeros instead (a select per window column, no
 // per-tap branch). Each input vector is loaded once and feeds every (pixel, tap) it
-// belongs to.
-template <int K, int S, int XT, bool kChecked, class Act>
+// belongs to. Rounding: how the multiply-adds round (simd::FusedAlways or FusedIfNative).
+template <int K, int S, int XT, bool kChecked, class Act, class Rounding>
 PMS_ALWAYS_INLINE void tile(const float* const* rows, int ky_lo, int ky_hi, int ix0, int in_width,
                             std::ptrdiff_t stride, std::ptrdiff_t c0, const float* PMS_RESTRICT w, f32v bias,
                             float* PMS_RESTRICT out) noexcept {
@@ -73,7 +73,7 @@ PMS_ALWAYS_INLINE void tile(const float* const* rows, int ky_lo, int ky_hi, int 
 #pragma GCC unroll 8
       for (int t = 0; t < XT; ++t) {
         const int kx = j - t * S;
-        if (kx >= 0 && kx < K) acc[t] = simd::fma(v, wk[kx], acc[t]);
+        if (kx >= 0 && kx < K) acc[t] = Rounding::fma(v, wk[kx], acc[t]);
       }
     }
   }
@@ -82,26 +82,26 @@ PMS_ALWAYS_INLINE void tile(const float* const* rows, int ky_lo, int ky_hi, int 
 }
 
 // XT output pixels from x0, every channel vector.
-template <int K, int S, int XT, bool kChecked, class Act>
+template <int K, int S, int XT, bool kChecked, class Act, class Rounding>
 PMS_ALWAYS_INLINE void tile_all_channels(const float* const* rows, int ky_lo, int ky_hi, int x0, int in_width,
                                          std::ptrdiff_t stride, const DepthwiseWeights& w, float* out_row) noexcept {
   constexpr int P = (K - 1) / 2;
   float* out = out_row + x0 * stride;
   for (std::ptrdiff_t c0 = 0; c0 < stride; c0 += kLanes)
-    tile<K, S, XT, kChecked, Act>(rows, ky_lo, ky_hi, x0 * S - P, in_width, stride, c0, w.weight + c0,
-                                  simd::loadu(w.bias + c0), out + c0);
+    tile<K, S, XT, kChecked, Act, Rounding>(rows, ky_lo, ky_hi, x0 * S - P, in_width, stride, c0, w.weight + c0,
+                                            simd::loadu(w.bias + c0), out + c0);
 }
 
 // XT output pixels from x0: the unchecked tile when its whole window is inside the image.
-template <int K, int S, int XT, class Act>
+template <int K, int S, int XT, class Act, class Rounding>
 PMS_ALWAYS_INLINE void tile_at(const float* const* rows, int ky_lo, int ky_hi, int x0, int in_width,
                                std::ptrdiff_t stride, const DepthwiseWeights& w, float* out_row) noexcept {
   constexpr int P = (K - 1) / 2;
   const int first = x0 * S - P, last = (x0 + XT - 1) * S - P + K - 1;
   if (first >= 0 && last < in_width)
-    tile_all_channels<K, S, XT, false, Act>(rows, ky_lo, ky_hi, x0, in_width, stride, w, out_row);
+    tile_all_channels<K, S, XT, false, Act, Rounding>(rows, ky_lo, ky_hi, x0, in_width, stride, w, out_row);
   else
-    tile_all_channels<K, S, XT, true, Act>(rows, ky_lo, ky_hi, x0, in_width, stride, w, out_row);
+    tile_all_channels<K, S, XT, true, Act, Rounding>(rows, ky_lo, ky_hi, x0, in_width, stride, w, out_row);
 }
 
 }  // namespace depthwise_detail
@@ -126,7 +126,8 @@ struct RingRows {
 
 // Output rows `out_rows` of the convolution of the image `in` (in_width pixels per row,
 // `stride` floats per pixel), each written at out_row(y), out_width = ceil(in_width / S).
-template <int K, int Stride, class Act, class InRows, class OutRow>
+// Rounding: simd::FusedAlways in the int8 network, FusedIfNative in the fp32 one.
+template <int K, int Stride, class Act, class Rounding = simd::FusedIfNative, class InRows, class OutRow>
 void depthwise_conv_rows(const InRows& in, int in_width, std::ptrdiff_t stride, const DepthwiseWeights& w, OutRow&& out_row,
                          int out_width, RowRange out_rows) noexcept {
   static_assert(K == 1 || K == 3 || K == 5, "depthwise_conv supports kernel sizes 1, 3 and 5.");
@@ -143,23 +144,23 @@ void depthwise_conv_rows(const InRows& in, int in_width, std::ptrdiff_t stride, 
     float* out = out_row(y);
 
     int x = 0;
-    for (; x + kXT <= out_width; x += kXT) tile_at<K, S, kXT, Act>(rows, ky_lo, ky_hi, x, in_width, stride, w, out);
-    if (out_width - x >= 4) tile_at<K, S, 4, Act>(rows, ky_lo, ky_hi, x, in_width, stride, w, out), x += 4;
-    if (out_width - x >= 2) tile_at<K, S, 2, Act>(rows, ky_lo, ky_hi, x, in_width, stride, w, out), x += 2;
-    if (out_width - x >= 1) tile_at<K, S, 1, Act>(rows, ky_lo, ky_hi, x, in_width, stride, w, out);
+    for (; x + kXT <= out_width; x += kXT) tile_at<K, S, kXT, Act, Rounding>(rows, ky_lo, ky_hi, x, in_width, stride, w, out);
+    if (out_width - x >= 4) tile_at<K, S, 4, Act, Rounding>(rows, ky_lo, ky_hi, x, in_width, stride, w, out), x += 4;
+    if (out_width - x >= 2) tile_at<K, S, 2, Act, Rounding>(rows, ky_lo, ky_hi, x, in_width, stride, w, out), x += 2;
+    if (out_width - x >= 1) tile_at<K, S, 1, Act, Rounding>(rows, ky_lo, ky_hi, x, in_width, stride, w, out);
   }
 }
 
 // Computes output rows `out_rows`. Preconditions (debug-asserted): out is ceil(H/S) x
 // ceil(W/S) of in, same channels and stride; K in {1,3,5}, S in {1,2}.
-template <int K, int Stride, class Act>
+template <int K, int Stride, class Act, class Rounding = simd::FusedIfNative>
 void depthwise_conv(ConstTensorView in, const DepthwiseWeights& w, TensorView out, RowRange out_rows) noexcept {
   [[maybe_unused]] constexpr int S = Stride;  // used by the debug asserts only
   PMS_ASSERT(out.height == (in.height + S - 1) / S && out.width == (in.width + S - 1) / S);
   PMS_ASSERT(in.channels == w.channels && out.channels == w.channels && in.stride == out.stride);
   PMS_ASSERT(out_rows.begin >= 0 && out_rows.end <= out.height);
-  depthwise_conv_rows<K, Stride, Act>(TensorRows{in}, in.width, in.stride, w, [&](int y) { return out.row(y); }, out.width,
-                                      out_rows);
+  depthwise_conv_rows<K, Stride, Act, Rounding>(TensorRows{in}, in.width, in.stride, w, [&](int y) { return out.row(y); },
+                                                out.width, out_rows);
 }
 
 }  // namespace pms::inline PMS_ISA_NS::kernels

@@ -115,7 +115,7 @@ inline void resize_bilinear(ConstTensorView in, TensorView out, ResizeMode mode_
         const f32v wx0 = simd::splat(xs[i].w0), wx1 = simd::splat(xs[i].w1);
         for (int ch = 0; ch < lanes; ch += L) {
           // Every product rounded on its own (simd::rounded), so no compiler fuses one into
-          // the sum: the same floats on every ISA, as the int8 network needs (FORMAT.md 7.7).
+          // the sum: the same floats on every ISA, as the int8 network needs (FORMAT.md 7.8).
           f32v v = simd::rounded(simd::load(a + ch) * wy0 * wx0);
           v = v + simd::rounded(simd::load(b + ch) * wy1 * wx0);
           v = v + simd::rounded(simd::load(c + ch) * wy0 * wx1);

@@ -18,7 +18,6 @@
 #pragma once
 
 #include <algorithm>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -58,7 +57,7 @@ struct NormPattern {
 
 // Normalises input row iy, pixels [col0, col0 + n) (col0 may be -1), into dst in the
 // image's channel order; pixels outside the image become 0.
-template <int BPP>
+template <int BPP, class Rounding>
 inline void stage_row(const ImageView& img, int iy, int col0, int n, const NormPattern& pat, const float* sc,
                       const float* of, float* PMS_RESTRICT dst) noexcept {
   if (iy < 0 || iy >= img.height) {
@@ -72,16 +71,16 @@ inline void stage_row(const ImageView& img, int iy, int col0, int n, const NormP
   const int bytes = std::max(0, end - begin) * BPP;
   int e = 0, j = 0;
   for (; e + kLanes <= bytes; e += kLanes, j = j == 2 ? 0 : j + 1)
-    simd::storeu(d + e, simd::fma(simd::load_u8(src + e), simd::load(pat.scale + j * kLanes),
-                                  simd::load(pat.offset + j * kLanes)));
-  // The tail fused as well, so a sample rounds the same whichever lane width left it over.
-  for (; e < bytes; ++e) d[e] = std::fma(static_cast<float>(src[e]), sc[e % BPP], of[e % BPP]);
+    simd::storeu(d + e, Rounding::fma(simd::load_u8(src + e), simd::load(pat.scale + j * kLanes),
+                                      simd::load(pat.offset + j * kLanes)));
+  // The tail rounds as the vectors do, so a sample does not depend on the lane width that left it over.
+  for (; e < bytes; ++e) d[e] = Rounding::fma(static_cast<float>(src[e]), sc[e % BPP], of[e % BPP]);
   for (int i = (std::max(end, begin) - col0) * BPP; i < n * BPP; ++i) dst[i] = 0.0f;
 }
 
 // XT output pixels: rows[ky] points at the staged input pixel 2*t0 - 1 (the tile's first
 // tap column); W: weights [27][16] already reordered to the image's channel order.
-template <int XT, int BPP, int RED, class Act>
+template <int XT, int BPP, int RED, class Act, class Rounding>
 PMS_ALWAYS_INLINE void tile(const float* const* rows, const float* PMS_RESTRICT w, const f32v* bias,
                             float* PMS_RESTRICT out) noexcept {
   f32v acc[XT][kNV];
@@ -105,7 +104,7 @@ PMS_ALWAYS_INLINE void tile(const float* const* rows, const float* PMS_RESTRICT 
         for (int t = 0; t < XT; ++t) {
           const f32v x = simd::splat(row[(2 * t + kx) * BPP + src]);
 #pragma GCC unroll 4
-          for (int v = 0; v < kNV; ++v) acc[t][v] = simd::fma(x, wv[v], acc[t][v]);
+          for (int v = 0; v < kNV; ++v) acc[t][v] = Rounding::fma(x, wv[v], acc[t][v]);
         }
       }
   }
@@ -115,7 +114,7 @@ PMS_ALWAYS_INLINE void tile(const float* const* rows, const float* PMS_RESTRICT 
     for (int v = 0; v < kNV; ++v) simd::store(out + t * kCout + v * kLanes, Act::apply(acc[t][v]));
 }
 
-template <int BPP, int RED, class Act>
+template <int BPP, int RED, class Act, class Rounding>
 void run(const ImageView& img, const Normalization& norm, const StemWeights& w, TensorView out,
          RowRange rows) noexcept {
   // Normalisation as x = p * scale + offset, scale = 1/(255 std), offset = -mean/std (in
@@ -144,20 +143,20 @@ void run(const ImageView& img, const Normalization& norm, const StemWeights& w, 
     for (int x0 = 0; x0 < out.width; x0 += kChunk) {
       const int xc = std::min(kChunk, out.width - x0);
       const int col0 = 2 * x0 - 1, n = 2 * xc + 1;
-      for (int k = 0; k < 3; ++k) stage_row<BPP>(img, 2 * y - 1 + k, col0, n, pat, sc, of, staged[k]);
+      for (int k = 0; k < 3; ++k) stage_row<BPP, Rounding>(img, 2 * y - 1 + k, col0, n, pat, sc, of, staged[k]);
       float* o = out.pixel(y, x0);
       int t = 0;
       const auto at = [&](int t0, const float** rr) {
         for (int k = 0; k < 3; ++k) rr[k] = staged[k] + 2 * t0 * BPP;
       };
       const float* rr[3];
-      for (; t + kXT <= xc; t += kXT) at(t, rr), tile<kXT, BPP, RED, Act>(rr, wts, bias, o + t * kCout);
+      for (; t + kXT <= xc; t += kXT) at(t, rr), tile<kXT, BPP, RED, Act, Rounding>(rr, wts, bias, o + t * kCout);
       if constexpr (kXT > 4)
-        if (xc - t >= 4) at(t, rr), tile<4, BPP, RED, Act>(rr, wts, bias, o + t * kCout), t += 4;
+        if (xc - t >= 4) at(t, rr), tile<4, BPP, RED, Act, Rounding>(rr, wts, bias, o + t * kCout), t += 4;
       if constexpr (kXT > 2)
-        if (xc - t >= 2) at(t, rr), tile<2, BPP, RED, Act>(rr, wts, bias, o + t * kCout), t += 2;
+        if (xc - t >= 2) at(t, rr), tile<2, BPP, RED, Act, Rounding>(rr, wts, bias, o + t * kCout), t += 2;
       if constexpr (kXT > 1)
-        if (xc - t >= 1) at(t, rr), tile<1, BPP, RED, Act>(rr, wts, bias, o + t * kCout), t += 1;
+        if (xc - t >= 1) at(t, rr), tile<1, BPP, RED, Act, Rounding>(rr, wts, bias, o + t * kCout), t += 1;
     }
   }
 }
@@ -166,7 +165,8 @@ void run(const ImageView& img, const Normalization& norm, const StemWeights& w, 
 
 // Computes output rows `out_rows`. Preconditions (debug-asserted): out is ceil(H/2) x
 // ceil(W/2) x 16 of the image; image non-empty with row_stride >= width * bytes per pixel.
-template <class Act>
+// Rounding: simd::FusedAlways in the int8 network, FusedIfNative in the fp32 one.
+template <class Act, class Rounding = simd::FusedIfNative>
 void stem_conv(const ImageView& image, const Normalization& norm, const StemWeights& w, TensorView out,
                RowRange out_rows) noexcept {
   using namespace stem_detail;
@@ -176,10 +176,10 @@ void stem_conv(const ImageView& image, const Normalization& norm, const StemWeig
   PMS_ASSERT(out_rows.begin >= 0 && out_rows.end <= out.height);
   if (out_rows.size() <= 0) return;
   switch (image.format) {
-    case PixelFormat::rgb: run<3, 0, Act>(image, norm, w, out, out_rows); break;
-    case PixelFormat::bgr: run<3, 2, Act>(image, norm, w, out, out_rows); break;
-    case PixelFormat::rgba: run<4, 0, Act>(image, norm, w, out, out_rows); break;
-    case PixelFormat::bgra: run<4, 2, Act>(image, norm, w, out, out_rows); break;
+    case PixelFormat::rgb: run<3, 0, Act, Rounding>(image, norm, w, out, out_rows); break;
+    case PixelFormat::bgr: run<3, 2, Act, Rounding>(image, norm, w, out, out_rows); break;
+    case PixelFormat::rgba: run<4, 0, Act, Rounding>(image, norm, w, out, out_rows); break;
+    case PixelFormat::bgra: run<4, 2, Act, Rounding>(image, norm, w, out, out_rows); break;
   }
 }
 

@@ -40,6 +40,7 @@
 #include "pms/kernels/eltwise.hpp"
 #include "pms/kernels/pointwise_conv.hpp"
 #include "pms/kernels/resize.hpp"
+#include "pms/layers/rounding.hpp"
 #include "pms/layers/run_context.hpp"
 #include "pms/layers/weight_binder.hpp"
 
@@ -138,7 +139,7 @@ struct AamHead {
       float* combine_scratch = tile + tile_rows * row_floats;
       for (int y0 = rows.begin; y0 < rows.end; y0 += tile_rows) {
         const int n = std::min(tile_rows, rows.end - y0);
-        kernels::aam_combine_head_rows<sum_all>(in, linear_fuse, [&](int y) { return tile + (y - y0) * row_floats; },
+        kernels::aam_combine_head_rows<sum_all, RoundingOf<P>>(in, linear_fuse, [&](int y) { return tile + (y - y0) * row_floats; },
                                                 padded_channels(c), RowRange{y0, y0 + n}, combine_scratch);
         classify(ConstTensorView{tile, n, w, c, padded_channels(c)}, TensorView{logits.row(y0), n, w, logits.channels, logits.stride});
       }

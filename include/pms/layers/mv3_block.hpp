@@ -21,6 +21,7 @@
 #include "pms/kernels/eltwise.hpp"
 #include "pms/kernels/pointwise_conv.hpp"
 #include "pms/kernels/squeeze_excite.hpp"
+#include "pms/layers/rounding.hpp"
 #include "pms/layers/run_context.hpp"
 #include "pms/layers/weight_binder.hpp"
 
@@ -118,7 +119,7 @@ struct MV3Block {
     float* row_sums = row_sums_buffer(ctx, out.height);
     ctx.rows(in.height, [&](RowRange r) { kernels::pointwise_conv<Act>(in, expand, expanded, r); });
     ctx.rows(out.height, [&](RowRange r) {
-      kernels::depthwise_conv<S.kernel, S.stride, Act>(expanded, depthwise, filtered, r);
+      kernels::depthwise_conv<S.kernel, S.stride, Act, RoundingOf<P>>(expanded, depthwise, filtered, r);
       if constexpr (S.se) kernels::row_channel_sums(filtered, r, row_sums);
     });
     if constexpr (S.se)
@@ -161,11 +162,11 @@ struct MV3Block {
             kernels::pointwise_conv<Act>(src, expand, dst, RowRange{0, 1});
           }
           if constexpr (S.se) {
-            kernels::depthwise_conv_rows<K, S.stride, Act>(expanded, in.width, lanes, depthwise,
+            kernels::depthwise_conv_rows<K, S.stride, Act, RoundingOf<P>>(expanded, in.width, lanes, depthwise,
                                                            [&](int r) { return filtered.row(r); }, out.width, RowRange{y, y + 1});
             kernels::row_channel_sums(filtered, RowRange{y, y + 1}, row_sums);
           } else
-            kernels::depthwise_conv_rows<K, S.stride, Act>(
+            kernels::depthwise_conv_rows<K, S.stride, Act, RoundingOf<P>>(
                 expanded, in.width, lanes, depthwise, [&](int r) { return tile + static_cast<std::size_t>(r - y0) * out_row; },
                 out.width, RowRange{y, y + 1});
         }

@@ -21,6 +21,7 @@
 #include "pms/kernels/eltwise.hpp"
 #include "pms/kernels/pointwise_conv.hpp"
 #include "pms/kernels/resize.hpp"
+#include "pms/layers/rounding.hpp"
 #include "pms/layers/run_context.hpp"
 #include "pms/layers/weight_binder.hpp"
 
@@ -119,7 +120,7 @@ struct SeaBlock {
     in.k = b.means.data + qk, in.k_stride = b.means.stride;
     in.v = b.means.data + 2 * qk, in.v_stride = b.means.stride;
     in.q_pos = b.table_q, in.k_pos = b.table_k, in.pos_stride = padded_channels(qk);
-    kernels::axial_attention(in, kernels::AxialAttentionShape{n, S.heads, S.key_dim, S.value_dim()}, b.attended.data,
+    kernels::axial_attention<RoundingOf<P>>(in, kernels::AxialAttentionShape{n, S.heads, S.key_dim, S.value_dim()}, b.attended.data,
                              b.attended.stride, b.scratch);
     // encode as a 1 x n or n x 1 image: the pointwise kernel only sees pixels.
     const TensorView src = along_width ? b.attended : TensorView{b.attended.data, 1, n, dh, b.attended.stride};
@@ -139,9 +140,9 @@ struct SeaBlock {
     TensorView mixed = ctx.arena.tensor(h, w, dh);
     TensorView gated = ctx.arena.tensor(h, w, S.dim);
 
-    ctx.rows(h, [&](RowRange r) { kernels::depthwise_conv<3, 2, act::Identity>(x, stride_conv, strided, r); });
+    ctx.rows(h, [&](RowRange r) { kernels::depthwise_conv<3, 2, act::Identity, RoundingOf<P>>(x, stride_conv, strided, r); });
     ctx.rows(h, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(strided, qkv, qkv_t, r); });
-    ctx.rows(h, [&](RowRange r) { kernels::depthwise_conv<3, 1, act::ReLU6>(qkv_t, detail_dw, detail_in, r); });
+    ctx.rows(h, [&](RowRange r) { kernels::depthwise_conv<3, 1, act::ReLU6, RoundingOf<P>>(qkv_t, detail_dw, detail_in, r); });
     ctx.rows(h, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(detail_in, detail_pw, detail, r); });
 
     {
@@ -171,7 +172,7 @@ struct SeaBlock {
     TensorView hidden = ctx.arena.tensor(x.height, x.width, S.mlp_hidden());
     TensorView filtered = ctx.arena.tensor(x.height, x.width, S.mlp_hidden());
     ctx.rows(x.height, [&](RowRange r) { kernels::pointwise_conv<act::Identity>(x, fc1, hidden, r); });
-    ctx.rows(x.height, [&](RowRange r) { kernels::depthwise_conv<3, 1, act::ReLU6>(hidden, mlp_dw, filtered, r); });
+    ctx.rows(x.height, [&](RowRange r) { kernels::depthwise_conv<3, 1, act::ReLU6, RoundingOf<P>>(hidden, mlp_dw, filtered, r); });
     // fc2 writes into `hidden`'s memory (free once the dw conv has read it), then adds to x:
     // the pointwise kernel keeps partial sums in its output, so it cannot update x in place.
     TensorView update = make_tensor(hidden.data, x.height, x.width, S.dim);

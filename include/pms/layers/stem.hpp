@@ -6,11 +6,12 @@
 #include "pms/core/image.hpp"
 #include "pms/kernels/activation.hpp"
 #include "pms/kernels/stem_conv.hpp"
+#include "pms/layers/rounding.hpp"
 #include "pms/layers/weight_binder.hpp"
 
 namespace pms::inline PMS_ISA_NS::layers {
 
-template <int Channels>
+template <int Channels, Precision P = Fp32>
 struct Stem {
   static constexpr int channels = Channels;
   static_assert(Channels == 16, "The stem kernel is written for PP-MobileSeg's 16 stem channels.");
@@ -25,7 +26,7 @@ struct Stem {
   // out: out_extent(H) x out_extent(W) x Channels.
   template <class Ctx>
   constexpr void forward(Ctx& ctx, const ImageView& image, const Normalization& norm, TensorView out) const {
-    ctx.rows(out.height, [&](RowRange r) { kernels::stem_conv<act::HardSwish>(image, norm, weights, out, r); });
+    ctx.rows(out.height, [&](RowRange r) { kernels::stem_conv<act::HardSwish, RoundingOf<P>>(image, norm, weights, out, r); });
   }
 };
 

@@ -39,7 +39,7 @@ struct NetworkOutputs {
 // P: the precision of every pointwise conv (pms/core/precision.hpp); the rest is fp32.
 template <class V, Precision P = Fp32>
 struct Network {
-  layers::Stem<V::stem_channels> stem;
+  layers::Stem<V::stem_channels, P> stem;
   layers::MV3Stage<V::smb1, P> smb1;
   layers::MV3Stage<V::smb2, P> smb2;
   layers::MV3Stage<V::smb3, P> smb3;

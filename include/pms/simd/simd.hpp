@@ -9,6 +9,7 @@
 // helpers here, never xsimd directly.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -96,10 +97,10 @@ PMS_ALWAYS_INLINE __m256 fma_exact(__m256 a, __m256 b, __m256 c) noexcept {
 #endif
 
 // a * b + c with a single rounding on every ISA: the FMA instruction where there is one,
-// else an exact emulation (about 20x the cost of a multiply and an add). The fp32 layers
-// that run in the int8 network use it, so that their results, and with them every quantized
-// activation, are bit-identical on every ISA (weights/FORMAT.md 7.7). xsimd 8.1 is not
-// enough: its AVX-512 fma is a multiply and an add, fused only if the compiler contracts.
+// else an exact emulation (about 20x the cost of a multiply and an add). The fp32 layers of
+// the int8 network use it (FusedAlways below), so that their results, and with them every
+// quantized activation, are the same bits on every ISA (weights/FORMAT.md 7.8). xsimd 8.1 is
+// not enough: its AVX-512 fma is a multiply and an add, fused only if the compiler contracts.
 PMS_ALWAYS_INLINE f32v fma(f32v a, f32v b, f32v c) noexcept {
 #if defined(__AVX512F__)
   return _mm512_fmadd_ps(a, b, c);
@@ -114,8 +115,7 @@ PMS_ALWAYS_INLINE f32v fma(f32v a, f32v b, f32v c) noexcept {
 #endif
 }
 // a * b + c, fused where the ISA has FMA and a multiply then an add where it has not: for
-// the fp32 network's 1x1 convs, whose inner loop this is and whose results need not be the
-// same on every ISA (they never run in the int8 network).
+// the fp32 network, whose results need not be the same bits on every ISA.
 PMS_ALWAYS_INLINE f32v fma_fast(f32v a, f32v b, f32v c) noexcept {
 #if defined(__FMA__) || defined(__aarch64__) || defined(__AVX512F__)
   return fma(a, b, c);
@@ -123,6 +123,19 @@ PMS_ALWAYS_INLINE f32v fma_fast(f32v a, f32v b, f32v c) noexcept {
   return a * b + c;
 #endif
 }
+
+// How a kernel that runs in both networks rounds its multiply-adds (its template parameter,
+// chosen by the layer from the precision: layers/rounding.hpp). The two differ only on x86
+// without FMA, where exactness costs about 5x in the depthwise convs.
+// Each has a scalar form for the tails of vector loops.
+struct FusedAlways {  // once on every ISA: the int8 network (weights/FORMAT.md 7.8)
+  static PMS_ALWAYS_INLINE f32v fma(f32v a, f32v b, f32v c) noexcept { return simd::fma(a, b, c); }
+  static PMS_ALWAYS_INLINE float fma(float a, float b, float c) noexcept { return std::fma(a, b, c); }
+};
+struct FusedIfNative {  // once where the ISA has FMA, else twice: the fp32 network
+  static PMS_ALWAYS_INLINE f32v fma(f32v a, f32v b, f32v c) noexcept { return fma_fast(a, b, c); }
+  static PMS_ALWAYS_INLINE float fma(float a, float b, float c) noexcept { return a * b + c; }
+};
 // a / b correctly rounded (IEEE), lane by lane, as a scalar float division. xsimd 8.1's
 // operator/ on NEON64 is a reciprocal estimate refined by Newton steps (xsimd_neon.hpp;
 // neon64 only overrides double), off by an ulp at times: FDIV (vdivq_f32) instead.
@@ -325,10 +338,11 @@ PMS_ALWAYS_INLINE f32v rounded(f32v v) noexcept {
 }
 
 
-// e^x, within 2 ulp, as one fixed sequence of IEEE operations (so the same bits on every
-// ISA; xsimd's exp fuses on some ISAs and not on others). Cephes' expf: x = k ln2 + r with
-// k = round(x / ln2) and ln2 in two parts (k * 0.693359375 is exact), e^r by a degree-7
-// polynomial, 2^k added to the exponent. e^x is 0 below -87.3 and saturates at e^88.
+// e^x, within 2 ulp, as one fixed sequence of IEEE operations, so with FusedAlways the same
+// bits on every ISA (xsimd's exp fuses on some ISAs and not on others). Cephes' expf:
+// x = k ln2 + r with k = round(x / ln2) and ln2 in two parts (k * 0.693359375 is exact), e^r
+// by a degree-7 polynomial, 2^k added to the exponent. e^x is 0 below -87.3 and saturates at e^88.
+template <class Rounding = FusedAlways>
 PMS_ALWAYS_INLINE f32v exp(f32v x) noexcept {
   using i32v = xsimd::batch<std::int32_t, arch>;
   const mask32 underflow = x < splat(-87.3f);
@@ -336,15 +350,15 @@ PMS_ALWAYS_INLINE f32v exp(f32v x) noexcept {
   // k = round(x log2 e) by the 1.5 * 2^23 trick (round half even, the same on every ISA).
   const f32v magic = splat(12582912.0f);
   const f32v k = rounded(rounded(x * splat(1.44269504088896341f)) + magic) - magic;
-  f32v r = fma(k, splat(-0.693359375f), x);
-  r = fma(k, splat(2.12194440e-4f), r);
+  f32v r = Rounding::fma(k, splat(-0.693359375f), x);
+  r = Rounding::fma(k, splat(2.12194440e-4f), r);
   f32v p = splat(1.9875691500e-4f);
-  p = fma(p, r, splat(1.3981999507e-3f));
-  p = fma(p, r, splat(8.3334519073e-3f));
-  p = fma(p, r, splat(4.1665795894e-2f));
-  p = fma(p, r, splat(1.6666665459e-1f));
-  p = fma(p, r, splat(5.0000001201e-1f));
-  const f32v y = fma(p, rounded(r * r), r) + splat(1.0f);
+  p = Rounding::fma(p, r, splat(1.3981999507e-3f));
+  p = Rounding::fma(p, r, splat(8.3334519073e-3f));
+  p = Rounding::fma(p, r, splat(4.1665795894e-2f));
+  p = Rounding::fma(p, r, splat(1.6666665459e-1f));
+  p = Rounding::fma(p, r, splat(5.0000001201e-1f));
+  const f32v y = Rounding::fma(p, rounded(r * r), r) + splat(1.0f);
   // y * 2^k: k in [-126, 127], so 2^k is a normal float built from its exponent bits.
   const i32v exponent = (xsimd::to_int(k) + i32v(127)) << 23;
   const f32v scaled = y * xsimd::bitwise_cast<f32v>(exponent);
