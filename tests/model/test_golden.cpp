@@ -1,7 +1,8 @@
 // The whole network against the PyTorch reference's golden outputs (tests/data/golden,
-// written by tests/reference/make_golden.py): low-res logits within kLogitTolerance, exact
-// and VIM labels equal on at least kLabelAgreement of the pixels, and equal on every pixel
-// whose reference top-2 margin exceeds kTieMargin. Runs in every ISA build.
+// written by tests/reference/make_golden.py): low-res logits within a tolerance, exact and VIM
+// labels equal on at least a share of the pixels, and equal on every pixel whose reference
+// top-2 margin exceeds a tie margin. Runs in every ISA build, at both precisions: a case runs
+// with MobileSeg<V, Fp32> or MobileSeg<V, Int8> as its weights file says.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -20,13 +21,26 @@ namespace {
 using namespace pms;
 using pms::test::AlignedBytes;
 
-// max |got - ref| <= kLogitTolerance * max(1, max |ref|): relative to the scale of the logit
-// tensor. Per element it cannot be met by any float32 implementation on the random-weight Base
-// cases, whose logits reach |34|: there PyTorch's own float32 forward differs from a float64
-// one by 9e-5 of max(1, |ref|) per element, and two float32 orders of summation by 1.6e-4.
-constexpr double kLogitTolerance = 1e-4;
-constexpr double kLabelAgreement = 0.9999;  // share of pixels equal to the reference
-constexpr float kTieMargin = 1e-3f;         // above this top-2 margin a label must match
+struct GoldenTolerance {
+  double logits;           // max |got - ref| <= logits * max(1, max |ref|)
+  double label_agreement;  // share of pixels equal to the reference
+  float tie_margin;        // above this top-2 margin a label must match
+};
+// fp32: relative to the scale of the logit tensor. Per element it cannot be met by any float32
+// implementation on the random-weight Base cases, whose logits reach |34|: there PyTorch's own
+// float32 forward differs from a float64 one by 9e-5 of max(1, |ref|) per element, and two
+// float32 orders of summation by 1.6e-4.
+template <Precision P>
+constexpr GoldenTolerance kTolerance{1e-4, 0.9999, 1e-3f};
+// int8: the int8 convs are exact, but where an f32 layer rounds differently from PyTorch
+// (summation order, FMA) a quantized activation moves by one step (weights/FORMAT.md 7.7),
+// and a K = 150 label map at low resolution moves whole blocks of pixels with it. Measured
+// (the same on every build): logits 0-0.022 of the scale, labels 98.8-100 % (CamVid
+// 99.28-99.85 %), no mismatch above a margin of 0.25. The random Base weights are so
+// sensitive at 97 x 131 that the reference itself moves its logits by 2.4 (of 30) when its
+// input moves by 2 ulp: the int8 golden sizes stop at 40 x 56 (make_golden.py).
+template <>
+constexpr GoldenTolerance kTolerance<Int8>{0.05, 0.98, 0.25f};
 
 #ifdef PMS_TEST_SMALL
 constexpr int kMaxPixels = 97 * 131;  // emulated targets: the small golden sizes only
@@ -43,24 +57,25 @@ std::vector<T> load(const std::string& file, std::vector<std::size_t>& shape) {
 }
 
 double label_agreement(const std::vector<std::uint8_t>& want, const std::vector<std::uint8_t>& got, const std::vector<float>& margin,
-                       const std::string& what) {
+                       float tie_margin, const std::string& what) {
   std::size_t same = 0, decided_mismatch = 0;
   for (std::size_t i = 0; i < want.size(); ++i) {
     if (want[i] == got[i]) ++same;
-    else if (!margin.empty() && margin[i] > kTieMargin) ++decided_mismatch;
+    else if (!margin.empty() && margin[i] > tie_margin) ++decided_mismatch;
   }
   CHECK_MESSAGE(decided_mismatch == 0, what << ": " << decided_mismatch << " pixels differ where the reference is not a near-tie");
   return static_cast<double>(same) / static_cast<double>(want.size());
 }
 
-template <class V>
+template <class V, Precision P>
 void run_golden_cases() {
+  constexpr GoldenTolerance tol = kTolerance<P>;
   const char* variant = std::is_same_v<V, Tiny> ? "tiny" : "base";
   const auto cases = pms::test::read_golden_manifest();  // fails on a malformed row
   REQUIRE(static_cast<int>(cases.size()) == pms::test::golden_manifest_rows());
   const auto rows = std::count_if(cases.begin(), cases.end(), [&](const pms::test::GoldenCase& c) { return c.variant == variant; });
   REQUIRE(rows > 0);
-  int ran = 0, too_large = 0;
+  int ran = 0, too_large = 0, other_precision = 0;
   for (const pms::test::GoldenCase& c : cases) {
     if (c.variant != variant) continue;
     if (c.height * c.width > kMaxPixels) {
@@ -71,8 +86,13 @@ void run_golden_cases() {
     REQUIRE_MESSAGE(!weights_path.empty(), c.weights << ": the build did not generate the golden weights");
     CAPTURE(c.name);
     AlignedBytes file = pms::test::read_file(weights_path);
-    MobileSeg<V> model;
-    REQUIRE(model.load(file.cspan()) == Status::ok);
+    MobileSeg<V, P> model;
+    if (const Status s = model.load(file.cspan()); s == Status::wrong_precision) {
+      ++other_precision;  // run by the test case of the file's precision
+      continue;
+    } else {
+      REQUIRE(s == Status::ok);
+    }
     REQUIRE(model.num_classes() == c.num_classes);
 
     std::vector<std::size_t> shape;
@@ -104,9 +124,9 @@ void run_golden_cases() {
         }
     REQUIRE(i == ref_logits.size());
     const double worst = max_diff / max_ref;
-    CHECK_MESSAGE(worst <= kLogitTolerance, c.name << ": logits differ by " << max_diff << " at a scale of " << max_ref);
-    const double exact = label_agreement(load<std::uint8_t>(c.labels, shape), labels, margin, c.name + " exact");
-    CHECK_MESSAGE(exact >= kLabelAgreement, c.name << ": exact labels agree on " << exact * 100 << " %");
+    CHECK_MESSAGE(worst <= tol.logits, c.name << ": logits differ by " << max_diff << " at a scale of " << max_ref);
+    const double exact = label_agreement(load<std::uint8_t>(c.labels, shape), labels, margin, tol.tie_margin, c.name + " exact");
+    CHECK_MESSAGE(exact >= tol.label_agreement, c.name << ": exact labels agree on " << exact * 100 << " %");
     MESSAGE(c.name << ": max |diff| " << max_diff << " = " << worst << " of max |ref| (per element " << worst_element
                    << " of max(1, |ref|)), exact labels " << exact * 100 << " %");
 
@@ -114,8 +134,8 @@ void run_golden_cases() {
       std::fill(labels.begin(), labels.end(), 255);
       REQUIRE(model.segment(view, ws.span(), out, SegmentOptions{Upsampling::vim}, &info) == Status::ok);
       CHECK(info.used_vim);
-      const double vim = label_agreement(load<std::uint8_t>(c.vim_labels, shape), labels, margin, c.name + " vim");
-      CHECK_MESSAGE(vim >= kLabelAgreement, c.name << ": VIM labels agree on " << vim * 100 << " %");
+      const double vim = label_agreement(load<std::uint8_t>(c.vim_labels, shape), labels, margin, tol.tie_margin, c.name + " vim");
+      CHECK_MESSAGE(vim >= tol.label_agreement, c.name << ": VIM labels agree on " << vim * 100 << " %");
       // automatic picks VIM for K >= 30, so it gives the same labels.
       std::vector<std::uint8_t> automatic(labels.size());
       REQUIRE(model.segment(view, ws.span(), LabelMap<std::uint8_t>{automatic.data(), c.height, c.width, c.width}) == Status::ok);
@@ -123,9 +143,9 @@ void run_golden_cases() {
     }
     ++ran;
   }
-  // Every row of this variant ran, except those too large for an emulated target.
+  // Every row of this variant and precision ran, except those too large for an emulated target.
   if (too_large > 0) MESSAGE(too_large << " " << variant << " cases skipped: larger than " << kMaxPixels << " pixels");
-  CHECK(ran + too_large == rows);
+  CHECK(ran + too_large + other_precision == rows);
   CHECK(ran > 0);
 }
 
@@ -165,5 +185,7 @@ TEST_CASE("the golden manifest reader fails on a malformed row instead of skippi
   CHECK(parse_error("# only a comment\n") == "no header line");
 }
 
-TEST_CASE("Tiny matches the reference on every golden case") { run_golden_cases<Tiny>(); }
-TEST_CASE("Base matches the reference on every golden case") { run_golden_cases<Base>(); }
+TEST_CASE("Tiny matches the reference on every golden case") { run_golden_cases<Tiny, Fp32>(); }
+TEST_CASE("Base matches the reference on every golden case") { run_golden_cases<Base, Fp32>(); }
+TEST_CASE("Tiny int8 matches the reference's int8 path on every int8 golden case") { run_golden_cases<Tiny, Int8>(); }
+TEST_CASE("Base int8 matches the reference's int8 path on every int8 golden case") { run_golden_cases<Base, Int8>(); }

@@ -116,8 +116,7 @@ class Weights(unittest.TestCase):
                 if c["weights"] not in files:
                     files[c["weights"]] = fmt.read_pms(weights_path(wrows[c["weights"]]), verify_checksum=False)
                 pf = files[c["weights"]]
-                model = ref.load_state(ref.build(pf.variant, pf.num_classes),
-                                       convert.unpack_state(pf.tensors, pf.variant, pf.num_classes))
+                model = convert.reference_from_file(pf.tensors, pf.variant, pf.num_classes, pf.precision)
                 img = np.load(os.path.join(GOLDEN, c["input"]))
                 with torch.no_grad():
                     out = model.predict(ref.preprocess(img, pf.mean, pf.std))
