@@ -1,6 +1,7 @@
 // embedded: PP-MobileSeg Tiny as on a microcontroller-like target. The weights are
 // compiled into the program (examples/embed_weights.py: `.incbin` of
-// weights/pp_mobileseg_tiny_camvid.pms, 64-byte aligned, in read-only data), the workspace
+// weights/pp_mobileseg_tiny_camvid.pms, 64-byte aligned, in read-only data; built a second
+// time as `embedded_int8` with -DPMS_EMBEDDED_INT8 and the int8 file), the workspace
 // and the label map are static arrays sized at compile time for one image size, and the
 // program uses no file system, no heap, no exceptions and no RTTI (built with
 // -fno-exceptions -fno-rtti). It
@@ -96,7 +97,13 @@ std::size_t malloc_usable_size(void* p) noexcept { return p != nullptr ? block_s
 namespace {
 
 // ---- The application ------------------------------------------------------------------
+#if defined(PMS_EMBEDDED_INT8)
+using Model = pms::MobileSeg<pms::Tiny, pms::Int8>;
+constexpr const char* kModelName = "Tiny int8";
+#else
 using Model = pms::MobileSeg<pms::Tiny>;
+constexpr const char* kModelName = "Tiny fp32";
+#endif
 
 // The image size this build serves: the self-test image of the weights (weights/FORMAT.md:
 // h = 56, w = 72) and the CamVid class count.
@@ -192,8 +199,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf(
-      "embedded: OK: Tiny weights in the binary (%zu bytes), self-test passed, %dx%d image segmented into %d classes, %d/%d "
+      "embedded: OK: %s weights in the binary (%zu bytes), self-test passed, %dx%d image segmented into %d classes, %d/%d "
       "clear pixels match the reference; static workspace %zu bytes, 0 heap allocations (%lu by the runtime before main)\n",
-      pms_tiny_camvid_size, kWidth, kHeight, r.classes, r.checked, r.checked, sizeof workspace, startup_calls);
+      kModelName, pms_tiny_camvid_size, kWidth, kHeight, r.classes, r.checked, r.checked, sizeof workspace, startup_calls);
   return 0;
 }
