@@ -145,7 +145,7 @@ TEST_CASE("simd: fma rounds once, as std::fma, on every ISA") {
   }
 }
 
-TEST_CASE("simd: exp within 2 ulp of std::exp, 0 below -87.3, finite up to 88") {
+TEST_CASE("simd: exp within 2 ulp of std::exp, 0 below -87.3, finite up to 88, NaN for NaN") {
   int worst_ulps = 0;
   for (float x = -87.25f; x <= 88.0f; x += 0.0137f) {
     const float r = lanes(simd::exp(simd::splat(x)))[0];
@@ -159,6 +159,7 @@ TEST_CASE("simd: exp within 2 ulp of std::exp, 0 below -87.3, finite up to 88") 
   CHECK(lanes(simd::exp(simd::splat(-1e30f)))[0] == 0.0f);
   CHECK(lanes(simd::exp(simd::splat(1e30f)))[0] == lanes(simd::exp(simd::splat(88.0f)))[0]);
   CHECK(std::isfinite(lanes(simd::exp(simd::splat(88.0f)))[0]));
+  CHECK(std::isnan(lanes(simd::exp(simd::splat(std::nanf(""))))[0]));
   // Every lane alike: lane i of a vector gives what a splat of its value gives.
   std::array<float, L> x{};
   for (int i = 0; i < L; ++i) x[i] = -3.0f + 0.77f * static_cast<float>(i);

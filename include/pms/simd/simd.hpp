@@ -337,15 +337,16 @@ PMS_ALWAYS_INLINE f32v rounded(f32v v) noexcept {
   return v;
 }
 
-
 // e^x, within 2 ulp, as one fixed sequence of IEEE operations, so with FusedAlways the same
 // bits on every ISA (xsimd's exp fuses on some ISAs and not on others). Cephes' expf:
 // x = k ln2 + r with k = round(x / ln2) and ln2 in two parts (k * 0.693359375 is exact), e^r
-// by a degree-7 polynomial, 2^k added to the exponent. e^x is 0 below -87.3 and saturates at e^88.
+// by a degree-7 polynomial, 2^k added to the exponent. e^x is 0 below -87.3 and saturates at
+// e^88; NaN stays NaN.
 template <class Rounding = FusedAlways>
 PMS_ALWAYS_INLINE f32v exp(f32v x) noexcept {
   using i32v = xsimd::batch<std::int32_t, arch>;
-  const mask32 underflow = x < splat(-87.3f);
+  const f32v input = x;
+  const mask32 underflow = x < splat(-87.3f), nan = xsimd::isnan(x);
   x = min(max(x, splat(-87.3f)), splat(88.0f));
   // k = round(x log2 e) by the 1.5 * 2^23 trick (round half even, the same on every ISA).
   const f32v magic = splat(12582912.0f);
@@ -362,7 +363,7 @@ PMS_ALWAYS_INLINE f32v exp(f32v x) noexcept {
   // y * 2^k: k in [-126, 127], so 2^k is a normal float built from its exponent bits.
   const i32v exponent = (xsimd::to_int(k) + i32v(127)) << 23;
   const f32v scaled = y * xsimd::bitwise_cast<f32v>(exponent);
-  return select(underflow, zero(), scaled);
+  return select(nan, input, select(underflow, zero(), scaled));
 }
 
 }  // namespace pms::inline PMS_ISA_NS::simd
