@@ -306,7 +306,7 @@ class Model(unittest.TestCase):
         # Golden weights.tsv records the network tensors' sha256 of the fp32 conversion (made
         # before int8 existed): the converter must still produce exactly those bytes.
         name = "tiny_random_k19"
-        variant, k, seed = make_golden.RANDOM_WEIGHTS[name]
+        variant, k, seed, _ = make_golden.RANDOM_WEIGHTS[name]
         data = convert.convert(ref.random_state(variant, k, seed), variant, k)
         rows = [r for r in csv.DictReader((l for l in open(os.path.join(ROOT, "tests", "data", "golden", "weights.tsv"))
                                            if not l.startswith("#")), delimiter="\t") if r["weights"] == name]
