@@ -1,6 +1,6 @@
 // depthwise_conv against a double-accumulating oracle: K = 1, 3, 5, strides 1 and 2, sizes
 // from 1x1 up (every border/interior/tail combination), channel counts around the vector
-// width and the network's, row-range splits.
+// width and the network's, row-range splits; with FusedAlways, against its exact float sequence.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -70,7 +70,57 @@ void sweep(std::uint64_t salt) {
   check_depthwise<K, S, Act>(16, 17, 96, 2, salt++);
 }
 
+// With simd::FusedAlways (the int8 network's rounding) every output is a fixed float
+// sequence: acc = bias, then acc = fma(in, w, acc) for each tap inside the image in (ky, kx)
+// order, one rounding each, then Act. Checked bit for bit (== on floats) against that
+// sequence written with std::fma: the kernel's vector widths, tiles and tails, on every
+// ISA, give the same floats (weights/FORMAT.md 7.8).
+template <int K, int S, class Act>
+void check_depthwise_fused_sequence(int h, int w, int c, std::uint64_t salt) {
+  auto g = rng(salt);
+  const int stride = padded_channels(c);
+  const int oh = (h + S - 1) / S, ow = (w + S - 1) / S;
+  constexpr int P = (K - 1) / 2;
+  OwnedTensor in = random_tensor(g, h, w, c, -2.0f, 2.0f);
+  Buffer weight(static_cast<std::size_t>(K) * K * stride);
+  for (int t = 0; t < K * K; ++t)
+    for (int ch = 0; ch < stride; ++ch) weight[t * stride + ch] = ch < c ? uniform(g) : 0.0f;
+  Buffer bias = conv::random_buffer(g, stride, -0.5f, 0.5f);
+  OwnedTensor out(oh, ow, c);
+  kernels::depthwise_conv<K, S, Act, simd::FusedAlways>(in.view, DepthwiseWeights{weight.data(), bias.data(), c}, out.view,
+                                                         out.view.all_rows());
+  int mismatches = 0;
+  for (int y = 0; y < oh; ++y)
+    for (int x = 0; x < ow; ++x)
+      for (int ch = 0; ch < c; ++ch) {
+        float acc = bias[ch];
+        for (int ky = 0; ky < K; ++ky)
+          for (int kx = 0; kx < K; ++kx) {
+            const int iy = y * S - P + ky, ix = x * S - P + kx;
+            if (iy >= 0 && iy < h && ix >= 0 && ix < w) acc = std::fma(in.at(iy, ix, ch), weight[(ky * K + kx) * stride + ch], acc);
+          }
+        mismatches += out.view.pixel(y, x)[ch] != Act::apply(acc);
+      }
+  CAPTURE(K);
+  CAPTURE(S);
+  CAPTURE(c);
+  CAPTURE(h);
+  CAPTURE(w);
+  CHECK(mismatches == 0);
+}
+
 }  // namespace
+
+TEST_CASE("depthwise_conv with FusedAlways: one rounding per tap, in kernel order, bit for bit") {
+  const int sizes[][2] = {{1, 1}, {2, 3}, {5, 6}, {13, 11}, {9, 31}};
+  std::uint64_t salt = 6000;
+  for (const auto& hw : sizes)
+    for (int c : {1, 7, 16, 17, 40}) {
+      check_depthwise_fused_sequence<3, 1, act::ReLU6>(hw[0], hw[1], c, salt++);
+      check_depthwise_fused_sequence<3, 2, act::HardSwish>(hw[0], hw[1], c, salt++);
+      check_depthwise_fused_sequence<5, 2, act::Identity>(hw[0], hw[1], c, salt++);
+    }
+}
 
 TEST_CASE("depthwise_conv 3x3: strides 1 and 2") {
   sweep<3, 1, act::ReLU>(1000);
