@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "isa_mix.hpp"
+#include "noisy_gradients.hpp"
 #include "pms/core/status.hpp"
 
 namespace {
@@ -29,19 +30,6 @@ void check(bool ok, const std::string& what) {
   }
 }
 
-// A packed RGB test image: smooth gradients with hashed noise, so the network sees several classes.
-std::vector<std::uint8_t> test_image(int height, int width) {
-  std::vector<std::uint8_t> rgb(static_cast<std::size_t>(height) * width * 3);
-  for (int y = 0; y < height; ++y)
-    for (int x = 0; x < width; ++x)
-      for (int c = 0; c < 3; ++c) {
-        const unsigned noise = (static_cast<unsigned>(y) * 73856093u ^ static_cast<unsigned>(x) * 19349663u ^
-                                static_cast<unsigned>(c) * 83492791u) % 41u;
-        rgb[(static_cast<std::size_t>(y) * width + x) * 3 + c] =
-            static_cast<std::uint8_t>((x * (c + 1) * 255 / width + y * (3 - c) * 255 / height) / 2 % 216 + noise);
-      }
-  return rgb;
-}
 
 struct Labels {
   std::vector<std::uint8_t> exact, vim, int8;
@@ -90,7 +78,7 @@ int main() {
   if (weights.size == 0 || int8.size == 0) return std::printf("FAILED: cannot read the Tiny weights in %s\n", dir.c_str()), 1;
 
   const int height = 97, width = 131;
-  const std::vector<std::uint8_t> rgb = test_image(height, width);
+  const std::vector<std::uint8_t> rgb = pms::test::noisy_gradients(height, width);
   const std::size_t pixels = static_cast<std::size_t>(height) * width;
 
   struct Level {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "model_test_support.hpp"
+#include "noisy_gradients.hpp"
 #include "pms/core/thread_pool.hpp"
 #include "pms/mobileseg.hpp"
 
@@ -35,21 +36,6 @@ struct Fnv1a {
   }
 };
 
-// Smooth gradients with hashed noise (the image of tests/isa_mix), so several classes appear
-// and many pixels sit near a quantization step.
-std::vector<std::uint8_t> noisy_gradients(int height, int width) {
-  std::vector<std::uint8_t> rgb(static_cast<std::size_t>(height) * width * 3);
-  for (int y = 0; y < height; ++y)
-    for (int x = 0; x < width; ++x)
-      for (int c = 0; c < 3; ++c) {
-        const unsigned noise = (static_cast<unsigned>(y) * 73856093u ^ static_cast<unsigned>(x) * 19349663u ^
-                                static_cast<unsigned>(c) * 83492791u) % 41u;
-        rgb[(static_cast<std::size_t>(y) * width + x) * 3 + c] =
-            static_cast<std::uint8_t>((x * (c + 1) * 255 / width + y * (3 - c) * 255 / height) / 2 % 216 + noise);
-      }
-  return rgb;
-}
-
 std::string hex(std::uint64_t v) {
   char b[17];
   std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
@@ -65,7 +51,7 @@ struct Record {
 template <class Model>
 Record record(const Model& model, int threads) {
   constexpr int height = 97, width = 131;
-  const std::vector<std::uint8_t> rgb = noisy_gradients(height, width);
+  const std::vector<std::uint8_t> rgb = pms::test::noisy_gradients(height, width);
   const ImageView image{rgb.data(), height, width, width * 3, PixelFormat::rgb};
   ThreadPool pool(threads);
   AlignedBytes ws(model.workspace_size(height, width, pool.threads()));
