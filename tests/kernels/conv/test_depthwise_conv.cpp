@@ -18,20 +18,37 @@ using namespace pms::test;
 using kernels::DepthwiseWeights;
 using pms::test::conv::ref_act;
 
+// A random depthwise problem: h x w x c input in [-2, 2], K x K weights [K*K][P(c)] (zero in
+// pad lanes), bias in [-0.5, 0.5], and an output of the stride-S extent.
+template <int K, int S>
+struct DepthwiseCase {
+  int stride, oh, ow;
+  OwnedTensor in;
+  Buffer weight;
+  Buffer bias;
+  OwnedTensor out;
+  DepthwiseCase(int h, int w, int c, std::uint64_t salt)
+      : stride(padded_channels(c)), oh((h + S - 1) / S), ow((w + S - 1) / S), in(h, w, c),
+        weight(static_cast<std::size_t>(K) * K * stride), out(oh, ow, c) {
+    auto g = rng(salt);
+    in = random_tensor(g, h, w, c, -2.0f, 2.0f);
+    for (int t = 0; t < K * K; ++t)
+      for (int ch = 0; ch < stride; ++ch) weight[t * stride + ch] = ch < c ? uniform(g) : 0.0f;
+    bias = conv::random_buffer(g, stride, -0.5f, 0.5f);
+  }
+  DepthwiseWeights weights(int c) const { return {weight.data(), bias.data(), c}; }
+};
+
 template <int K, int S, class Act>
 void check_depthwise(int h, int w, int c, int splits, std::uint64_t salt) {
-  auto g = rng(salt);
-  const int stride = padded_channels(c);
-  const int oh = (h + S - 1) / S, ow = (w + S - 1) / S;
+  DepthwiseCase<K, S> t(h, w, c, salt);
+  const int stride = t.stride, oh = t.oh, ow = t.ow;
   constexpr int P = (K - 1) / 2;
-  OwnedTensor in = random_tensor(g, h, w, c, -2.0f, 2.0f);
-  Buffer weight(static_cast<std::size_t>(K) * K * stride);
-  for (int t = 0; t < K * K; ++t)
-    for (int ch = 0; ch < stride; ++ch) weight[t * stride + ch] = ch < c ? uniform(g) : 0.0f;  // zero in pad
-  Buffer bias = conv::random_buffer(g, stride, -0.5f, 0.5f);
-  OwnedTensor out(oh, ow, c);
+  const OwnedTensor& in = t.in;
+  const Buffer &weight = t.weight, &bias = t.bias;
+  OwnedTensor& out = t.out;
 
-  const DepthwiseWeights dw{weight.data(), bias.data(), c};
+  const DepthwiseWeights dw = t.weights(c);
   for (int s = 0; s < splits; ++s)
     kernels::depthwise_conv<K, S, Act>(in.view, dw, out.view, RowRange{oh * s / splits, oh * (s + 1) / splits});
 
@@ -77,23 +94,18 @@ void sweep(std::uint64_t salt) {
 // ISA, give the same floats (weights/FORMAT.md 7.8).
 template <int K, int S, class Act>
 void check_depthwise_fused_sequence(int h, int w, int c, std::uint64_t salt) {
-  auto g = rng(salt);
-  const int stride = padded_channels(c);
-  const int oh = (h + S - 1) / S, ow = (w + S - 1) / S;
+  DepthwiseCase<K, S> t(h, w, c, salt);
+  const int stride = t.stride, oh = t.oh, ow = t.ow;
   constexpr int P = (K - 1) / 2;
-  OwnedTensor in = random_tensor(g, h, w, c, -2.0f, 2.0f);
-  Buffer weight(static_cast<std::size_t>(K) * K * stride);
-  for (int t = 0; t < K * K; ++t)
-    for (int ch = 0; ch < stride; ++ch) weight[t * stride + ch] = ch < c ? uniform(g) : 0.0f;
-  Buffer bias = conv::random_buffer(g, stride, -0.5f, 0.5f);
-  OwnedTensor out(oh, ow, c);
-  kernels::depthwise_conv<K, S, Act, simd::FusedAlways>(in.view, DepthwiseWeights{weight.data(), bias.data(), c}, out.view,
-                                                         out.view.all_rows());
+  const OwnedTensor& in = t.in;
+  const Buffer& weight = t.weight;
+  OwnedTensor& out = t.out;
+  kernels::depthwise_conv<K, S, Act, simd::FusedAlways>(in.view, t.weights(c), out.view, out.view.all_rows());
   int mismatches = 0;
   for (int y = 0; y < oh; ++y)
     for (int x = 0; x < ow; ++x)
       for (int ch = 0; ch < c; ++ch) {
-        float acc = bias[ch];
+        float acc = t.bias[ch];
         for (int ky = 0; ky < K; ++ky)
           for (int kx = 0; kx < K; ++kx) {
             const int iy = y * S - P + ky, ix = x * S - P + kx;
