@@ -9,7 +9,16 @@
 #                                               from the npm package com.github.asus4.onnxruntime@0.4.9
 #
 # Only npm (Debian's) is used, through its ordinary registry. See /work/shared/notes/peers.md.
+# Also the Debian package python3-onnx, with which bench/peers/quantize_qdq.py writes the int8
+# (QDQ) models.
 set -euo pipefail
+if ! dpkg-query -W -f='${Status}' python3-onnx 2>/dev/null | grep -q "install ok installed"; then
+  echo "setup_peers: installing python3-onnx"
+  sudo_cmd=()
+  [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends python3-onnx >/dev/null ||
+    { echo "setup_peers: apt-get install python3-onnx failed" >&2; exit 1; }
+fi
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEPS="$ROOT/.deps"
 ORT="$DEPS/onnxruntime"

@@ -12,6 +12,14 @@ Writes, for each weights set NAME, at a fixed input size (512x512 by default):
   NAME.pms          the pms weights of the same parameters (random sets only; the CamVid
                     sets use the repository's weights/pp_mobileseg_{tiny,base}_camvid.pms,
                     which weights/convert.py made from the same checkpoints)
+  NAME_int8.*       the same three at int8: the .pms from convert.py --precision int8, the
+                    ONNX models in static QDQ form (quantize_qdq.py) with the layers pms runs
+                    as int8 (the pointwise convs), calibrated on CALIBRATION_FRAMES CamVid
+                    training frames (needs ../shared and python3-onnx)
+  NAME_int8_allconvs.*  the same with every conv in QDQ form (stem and depthwise too, as ONNX
+                    Runtime's quantize_static would); its .pms is a link to NAME_int8.pms
+and, for the CamVid sets, at the CamVid frame size (--eval-size, 360x480), for ort_evaluate:
+  NAME.360x480.labels.onnx, NAME_int8.360x480.labels.onnx, NAME_int8_allconvs.360x480.labels.onnx
 Weights sets: tiny_random_k150 / base_random_k150 (tests/reference/make_golden.py's seeded
 random weights, K = 150: the same parameters as its --weights-only files) and, when the
 checkpoints are in ../shared/weights/camvid, tiny_camvid / base_camvid (K = 11).
@@ -20,9 +28,10 @@ Export-only changes to the reference (each checked below against the unchanged r
 * BatchNorm folded into the preceding convolution (in float64, as weights/convert.py does),
   so the graph has no BN arithmetic left for either runtime to fuse.
 * Paddle's gather-based bilinear resize is replaced by F.interpolate(mode='bilinear',
-  align_corners=False) (one ONNX Resize instead of Gather chains). They are the same
-  function when every output extent is > 1 and, for scale-factor resizes, the input extent
-  is exactly out / scale; this holds for every resize at 512x512 (and is asserted).
+  align_corners=False) (one ONNX Resize instead of Gather chains): with the output size where
+  Paddle is given a size (both sample at ratio in / out), with the scale factor where Paddle
+  is given a scale (both sample at ratio 1 / scale). They are the same function when every
+  output extent is > 1 (asserted).
 * Activations as ONNX operators ORT fuses into convolutions: hardswish = x * HardSigmoid(x,
   1/6, 1/2), the SE gate = HardSigmoid(x, 0.2, 0.5), the SEA gate = HardSigmoid(x, 1/6, 1/2),
   ReLU6 = Clip(0, 6).
@@ -51,6 +60,8 @@ import make_golden  # noqa: E402
 import convert  # noqa: E402
 
 OPSET = 13
+CALIBRATION_FRAMES = 16
+INT8_SCOPES = {"_int8": "pointwise", "_int8_allconvs": "all"}  # set-name suffix: quantize_qdq scope
 RANDOM_SETS = ["tiny_random_k150", "base_random_k150"]
 CAMVID_SETS = {  # name: (checkpoint in shared/weights/camvid, repo .pms)
     "tiny_camvid": ("pp_mobileseg_tiny_camvid.pdparams", "weights/pp_mobileseg_tiny_camvid.pms"),
@@ -90,15 +101,13 @@ def sea_gate_x(x):
 def resize_bilinear_x(x, size=None, scale=None):
     """ref.resize_bilinear through F.interpolate; refuses where the two could differ."""
     h, w = x.shape[-2:]
-    if size is None:
-        size = (int(h * scale), int(w * scale))
-        if int(size[0] / scale) != h or int(size[1] / scale) != w:
-            raise ValueError(f"scale {scale} resize of {h}x{w}: ratio 1/scale != in/out, not exportable as F.interpolate")
-    oh, ow = int(size[0]), int(size[1])
+    oh, ow = (int(h * scale), int(w * scale)) if size is None else (int(size[0]), int(size[1]))
     if (oh == 1 and h != 1) or (ow == 1 and w != 1):
         raise ValueError(f"resize {h}x{w} -> {oh}x{ow}: Paddle's out == 1 rule differs from F.interpolate")
     if (oh, ow) == (h, w):
         return x
+    if size is None:  # Paddle samples at ratio 1/scale, as ONNX Resize does with its scales input
+        return F.interpolate(x, scale_factor=scale, mode="bilinear", align_corners=False, recompute_scale_factor=False)
     return F.interpolate(x, size=(oh, ow), mode="bilinear", align_corners=False)
 
 
@@ -158,10 +167,28 @@ class LabelsModel(nn.Module):
 # ---------------------------------------------------------------------------------------
 
 
-def export(model: ref.PPMobileSeg, name: str, out_dir: str, h: int, w: int, force: bool):
-    body_path = os.path.join(out_dir, f"{name}.body.onnx")
-    labels_path = os.path.join(out_dir, f"{name}.labels.onnx")
-    if not force and os.path.exists(body_path) and os.path.exists(labels_path):
+def calibration_frames(shared: str) -> list[torch.Tensor] | None:
+    """CALIBRATION_FRAMES CamVid training frames, evenly spaced in name order, normalised as
+    pms normalises them (ImageNet mean/std); None without ../shared."""
+    folder = os.path.join(shared, "data", "camvid", "train")
+    if not os.path.isdir(folder):
+        return None
+    from PIL import Image
+    names = sorted(f for f in os.listdir(folder) if f.endswith((".png", ".jpg")))
+    step = max(1, len(names) // CALIBRATION_FRAMES)
+    return [ref.preprocess(np.asarray(Image.open(os.path.join(folder, f)).convert("RGB")))
+            for f in names[::step][:CALIBRATION_FRAMES]]
+
+
+def export(model: ref.PPMobileSeg, name: str, out_dir: str, h: int, w: int, force: bool, calib, labels_only=False):
+    """Writes NAME[.HxW].{body,labels}.onnx and, with calibration frames, the int8 QDQ models
+    NAME_int8[.HxW].*.onnx and NAME_int8_allconvs[.HxW].*.onnx."""
+    size_tag = "" if (h, w) == (512, 512) else f".{h}x{w}"
+    parts = ("labels",) if labels_only else ("body", "labels")
+    paths = {p: os.path.join(out_dir, f"{name}{size_tag}.{p}.onnx") for p in parts}
+    int8_paths = {(suffix, p): os.path.join(out_dir, f"{name}{suffix}{size_tag}.{p}.onnx")
+                  for suffix in INT8_SCOPES for p in parts} if calib else {}
+    if not force and all(os.path.exists(f) for f in [*paths.values(), *int8_paths.values()]):
         return
     img = convert.selftest_image(h, w, seed=7)
     x = ref.preprocess(img)
@@ -174,57 +201,92 @@ def export(model: ref.PPMobileSeg, name: str, out_dir: str, h: int, w: int, forc
     # The export path must compute the reference's function (rounding aside).
     err = float((low - want["low_logits"]).abs().max() / max(1.0, float(want["low_logits"].abs().max())))
     agree = float((labels.long() == want["labels"]).float().mean())
-    print(f"{name}: K={model.num_classes} low {tuple(low.shape[-2:])}, export path vs reference: "
+    print(f"{name}: K={model.num_classes} {h}x{w} -> low {tuple(low.shape[-2:])}, export path vs reference: "
           f"max |dlogit| / max|logit| = {err:.2e}, labels agree at {100 * agree:.4f} %", flush=True)
     if err > 1e-3 or agree < 0.999:
         raise SystemExit(f"{name}: the export path does not match the reference")
+    nets = {"body": (exp, "logits"), "labels": (LabelsModel(exp), "labels")}
     with export_ops():
-        for path, net, out_name in ((body_path, exp, "logits"), (labels_path, LabelsModel(exp), "labels")):
+        for part, path in paths.items():
+            net, out_name = nets[part]
             tmp = path + ".tmp"
             torch.onnx.export(net, (x,), tmp, opset_version=OPSET, input_names=["x"], output_names=[out_name],
                               do_constant_folding=True)
             os.replace(tmp, path)
             print(f"  wrote {path} ({os.path.getsize(path)} bytes)", flush=True)
+    if not int8_paths:
+        return
+    import onnx
+    import quantize_qdq
+    ranges = quantize_qdq.calibrate(exp, calib, scope="all")  # a superset of the pointwise ranges
+    for (suffix, part), path in int8_paths.items():
+        qdq, count = quantize_qdq.quantize(onnx.load(paths[part]), ranges, INT8_SCOPES[suffix])
+        onnx.save(qdq, path + ".tmp")
+        os.replace(path + ".tmp", path)
+        print(f"  wrote {path} ({os.path.getsize(path)} bytes, {count} convs in QDQ form)", flush=True)
+
+
+def link(src: str, dst: str):
+    if not os.path.exists(dst):
+        os.symlink(src, dst)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default=os.path.join(ROOT, ".deps", "peers"))
     p.add_argument("--size", type=int, nargs=2, default=(512, 512), metavar=("H", "W"))
-    p.add_argument("--camvid", default=os.path.normpath(os.path.join(ROOT, "..", "shared", "weights", "camvid")))
+    p.add_argument("--eval-size", type=int, nargs=2, default=(360, 480), metavar=("H", "W"),
+                   help="the CamVid sets' labels models for ort_evaluate (the CamVid frame size)")
+    p.add_argument("--shared", default=os.path.normpath(os.path.join(ROOT, "..", "shared")))
     p.add_argument("--force", action="store_true", help="re-export models that exist")
     p.add_argument("--no-camvid", action="store_true")
+    p.add_argument("--no-int8", action="store_true")
     a = p.parse_args()
     warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
     warnings.filterwarnings("ignore", category=UserWarning)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     os.makedirs(a.out, exist_ok=True)
     h, w = a.size
+    calib = None
+    if not a.no_int8:
+        calib = calibration_frames(a.shared)
+        if calib is None:
+            print(f"no CamVid training frames under {a.shared}: the int8 (QDQ) models are skipped")
     for name in RANDOM_SETS:
-        pms_path = os.path.join(a.out, f"{name}.pms")
-        have = all(os.path.exists(os.path.join(a.out, f"{name}.{s}")) for s in ("pms", "body.onnx", "labels.onnx"))
-        if have and not a.force:
-            continue
-        variant, k, _ = make_golden.RANDOM_WEIGHTS[name]
-        params, data = make_golden.random_weights(name)
-        with open(pms_path + ".tmp", "wb") as f:
-            f.write(data)
-        os.replace(pms_path + ".tmp", pms_path)
-        print(f"  wrote {pms_path} (network sha256 {make_golden.network_sha256(data)})", flush=True)
-        export(ref.load_state(ref.build(variant, k), params), name, a.out, h, w, a.force)
+        for suffix in ("", "_int8") if calib else ("",):  # _int8_allconvs links to _int8
+            pms_path = os.path.join(a.out, f"{name}{suffix}.pms")
+            if a.force or not os.path.exists(pms_path):
+                _, data = make_golden.random_weights(name + suffix)
+                with open(pms_path + ".tmp", "wb") as f:
+                    f.write(data)
+                os.replace(pms_path + ".tmp", pms_path)
+                print(f"  wrote {pms_path} (network sha256 {make_golden.network_sha256(data)})", flush=True)
+        if calib:
+            link(f"{name}_int8.pms", os.path.join(a.out, f"{name}_int8_allconvs.pms"))
+        variant, k = make_golden.RANDOM_WEIGHTS[name][:2]
+        if a.force or not all(os.path.exists(os.path.join(a.out, f)) for f in
+                              [f"{name}.body.onnx", f"{name}.labels.onnx"] +
+                              ([f"{name}{s}.{p}.onnx" for s in INT8_SCOPES for p in ("body", "labels")] if calib else [])):
+            params, _ = make_golden.random_weights(name)
+            export(ref.load_state(ref.build(variant, k), params), name, a.out, h, w, a.force, calib)
     if not a.no_camvid:
         for name, (ckpt, rel) in CAMVID_SETS.items():
-            path = os.path.join(a.camvid, ckpt)
+            path = os.path.join(a.shared, "weights", "camvid", ckpt)
             if not os.path.exists(path):
                 print(f"{name}: {path} not found, skipped")
                 continue
-            if not a.force and all(os.path.exists(os.path.join(a.out, f"{name}.{s}")) for s in ("body.onnx", "labels.onnx")):
-                continue
-            export(ref.load_pdparams(path), name, a.out, h, w, a.force)
-            src = os.path.join(ROOT, rel)
-            dst = os.path.join(a.out, f"{name}.pms")
-            if not os.path.exists(dst):
-                os.symlink(src, dst)
+            model = None
+            for size, labels_only in (((h, w), False), (tuple(a.eval_size), True)):
+                tag = "" if size == (512, 512) else f".{size[0]}x{size[1]}"
+                parts = ("labels",) if labels_only else ("body", "labels")
+                want = [f"{name}{s}{tag}.{p}.onnx" for s in ("", *INT8_SCOPES) if s == "" or calib for p in parts]
+                if a.force or not all(os.path.exists(os.path.join(a.out, f)) for f in want):
+                    model = model or ref.load_pdparams(path)
+                    export(model, name, a.out, *size, a.force, calib, labels_only)
+            link(os.path.join(ROOT, rel), os.path.join(a.out, f"{name}.pms"))
+            if calib:
+                link(os.path.join(ROOT, rel.replace(".pms", "_int8.pms")), os.path.join(a.out, f"{name}_int8.pms"))
+                link(f"{name}_int8.pms", os.path.join(a.out, f"{name}_int8_allconvs.pms"))
 
 
 if __name__ == "__main__":

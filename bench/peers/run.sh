@@ -3,8 +3,10 @@
 #
 #   bench/peers/run.sh [side_by_side options, e.g. --rounds 15 --threads 1,2 --sets tiny_random_k150]
 #
-# 1. scripts/setup_peers.sh: ONNX Runtime 1.30 (library + headers) into .deps/onnxruntime
-# 2. bench/peers/export_onnx.py: the ONNX models and matching .pms into .deps/peers (if missing)
+# 1. scripts/setup_peers.sh: ONNX Runtime 1.30 (library + headers) into .deps/onnxruntime,
+#    python3-onnx
+# 2. bench/peers/export_onnx.py: the ONNX models (fp32, and int8 in QDQ form) and matching .pms
+#    into .deps/peers (if missing)
 # 3. builds build-peers/bench/peers/side_by_side (meson, release, -Dtests=false)
 # 4. runs it: the Markdown tables go to stdout
 # Environment: BUILD_DIR (default build-peers), MODELS_DIR (default .deps/peers), PYTHON
@@ -19,7 +21,7 @@ PYTHON="${PYTHON:-/usr/bin/python3}"
 scripts/setup_peers.sh
 
 need_export=0
-for set in tiny_random_k150 base_random_k150; do
+for set in tiny_random_k150 base_random_k150 tiny_random_k150_int8 base_random_k150_int8; do
   for f in "$set.pms" "$set.body.onnx" "$set.labels.onnx"; do
     [[ -f "$MODELS_DIR/$f" ]] || need_export=1
   done
