@@ -18,19 +18,14 @@
 // Errors (missing folder, image without a label map, unreadable file, size mismatch, a
 // label value outside the classes, an image whose workspace exceeds physical memory or
 // --max-memory) are one line on stderr and exit status 1; a wrong command line exits 2.
-#include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <map>
 #include <memory>
 #include <new>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include <pms/core/thread_pool.hpp>
@@ -38,12 +33,11 @@
 
 #include "common/cli.hpp"
 #include "common/image_io.hpp"
-#include "common/palette.hpp"
+#include "common/labelled_set.hpp"
 
 namespace {
 
 using namespace pms_examples;
-namespace fs = std::filesystem;
 
 struct Options {
   std::string weights, images, labels;
@@ -101,41 +95,6 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-bool is_image_name(const fs::path& p) {
-  static const char* const kExt[] = {".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".pnm"};
-  const std::string e = lower(p.extension().string());
-  return std::any_of(std::begin(kExt), std::end(kExt), [&](const char* k) { return e == k; });
-}
-
-// Regular image files of a folder by stem (hidden files skipped). Two files with one stem
-// are ambiguous unless one of them is a PNG, which then wins (label maps are PNGs).
-std::map<std::string, fs::path> image_files(const std::string& dir, const char* what) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) fail(std::string(what) + " folder " + dir + " does not exist or is not a folder");
-  std::map<std::string, fs::path> out;
-  fs::directory_iterator it(dir, ec);
-  if (ec) fail("cannot list " + dir + ": " + ec.message());
-  for (const fs::directory_entry& e : it) {
-    const fs::path& p = e.path();
-    if (p.filename().string().starts_with(".") || !is_image_name(p) || !e.is_regular_file(ec)) continue;
-    const std::string stem = p.stem().string();
-    auto [slot, inserted] = out.emplace(stem, p);
-    if (inserted) continue;
-    const bool old_png = lower(slot->second.extension().string()) == ".png";
-    const bool new_png = lower(p.extension().string()) == ".png";
-    if (old_png == new_png)
-      fail(std::string(what) + " folder has two files with the stem '" + stem + "': " + slot->second.filename().string() +
-           " and " + p.filename().string());
-    if (new_png) slot->second = p;
-  }
-  return out;
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -151,17 +110,7 @@ int run(const Options& o, std::span<const std::byte> weights) {
     fail("--ignore " + std::to_string(o.ignore) + " is one of this model's " + std::to_string(k) + " classes (0-" +
          std::to_string(k - 1) + ")");
 
-  // Pair every image with the label map of the same stem.
-  const auto images = image_files(o.images, "image");
-  const auto labels = image_files(o.labels, "label");
-  std::vector<std::pair<fs::path, fs::path>> pairs;
-  for (const auto& [stem, path] : images) {
-    const auto l = labels.find(stem);
-    if (l == labels.end()) fail(path.string() + ": no label map with the stem '" + stem + "' in " + o.labels);
-    pairs.emplace_back(path, l->second);
-    if (o.limit > 0 && static_cast<int>(pairs.size()) == o.limit) break;
-  }
-  if (pairs.empty()) fail("no images (.png, .jpg, .jpeg, .ppm, .pgm, .pnm) in " + o.images);
+  const auto pairs = labelled_images(o.images, o.labels, o.limit, [](const std::string& m) { fail(m); });
   const int n = static_cast<int>(pairs.size());
 
   std::unique_ptr<pms::ThreadPool> pool;
@@ -169,8 +118,7 @@ int run(const Options& o, std::span<const std::byte> weights) {
   const int threads = pool ? pool->threads() : 1;  // the system may grant fewer
   AlignedBytes workspace;
   std::vector<std::uint8_t> predicted;
-  std::vector<std::uint64_t> confusion(static_cast<std::size_t>(k) * k, 0);  // [truth][prediction]
-  std::uint64_t ignored = 0;
+  ConfusionMatrix confusion(k, o.ignore);
   double inference_s = 0;
   bool used_vim = false;
   const bool progress = stderr_is_terminal();
@@ -215,59 +163,18 @@ int run(const Options& o, std::span<const std::byte> weights) {
     if (s != pms::Status::ok) fail(image_path.string() + ": inference failed: " + pms::describe(s));
     used_vim = used_vim || info.used_vim;
 
-    const std::size_t pixels = predicted.size();
-    for (std::size_t p = 0; p < pixels; ++p) {
-      const int t = truth.pixels[p];
-      if (t == o.ignore) {
-        ++ignored;
-        continue;
-      }
-      if (t >= k)
-        fail(label_path.string() + ": label " + std::to_string(t) + " at (x " + std::to_string(p % photo.width) + ", y " +
-             std::to_string(p / photo.width) + ") is neither one of the " + std::to_string(k) + " classes nor the ignored label " +
-             std::to_string(o.ignore) + "; pass --ignore " + std::to_string(t) + " if it marks pixels to skip");
-      // Both indices checked: a prediction outside [0, K) would mean a library fault, and is
-      // refused rather than written past the matrix.
-      if (predicted[p] >= k)
-        fail(image_path.string() + ": inference returned label " + std::to_string(predicted[p]) + ", outside the " +
-             std::to_string(k) + " classes");
-      ++confusion[static_cast<std::size_t>(t) * k + predicted[p]];
-    }
+    if (const std::string e = confusion.add(truth.pixels.data(), predicted.data(), predicted.size(), photo.width, label_path.string(),
+                                            image_path.string());
+        !e.empty())
+      fail(e);
   }
   if (progress) std::fputc('\n', stderr);
   g_progress_shown = false;
   const double total_s = seconds_since(t_start);
 
-  // Per class: IoU = TP / (TP + FP + FN); accuracy (recall) = TP / (TP + FN).
-  std::uint64_t correct = 0, counted = 0;
-  std::vector<double> iou(static_cast<std::size_t>(k)), recall(static_cast<std::size_t>(k));
-  std::vector<std::uint64_t> truth_count(static_cast<std::size_t>(k), 0);
-  for (int c = 0; c < k; ++c) {
-    std::uint64_t tp = confusion[static_cast<std::size_t>(c) * k + c], row = 0, col = 0;
-    for (int j = 0; j < k; ++j) {
-      row += confusion[static_cast<std::size_t>(c) * k + j];
-      col += confusion[static_cast<std::size_t>(j) * k + c];
-    }
-    const std::uint64_t uni = row + col - tp;
-    iou[c] = uni > 0 ? static_cast<double>(tp) / static_cast<double>(uni) : 0.0;
-    recall[c] = row > 0 ? static_cast<double>(tp) / static_cast<double>(row) : 0.0;
-    truth_count[c] = row;
-    correct += tp;
-    counted += row;
-  }
-  double miou = 0;
-  for (double v : iou) miou += v;
-  miou = 100 * miou / k;
-  const double pixel_acc = counted > 0 ? 100.0 * static_cast<double>(correct) / static_cast<double>(counted) : 0.0;
-
   std::printf("%s: %s, %d classes, %d image%s, %s upsampling, label %d ignored (%llu pixels)\n", o.weights.c_str(), model_name<Model>().c_str(), k, n,
-              n == 1 ? "" : "s", used_vim ? "VIM" : "exact", o.ignore, static_cast<unsigned long long>(ignored));
-  std::printf("%-3s %-18s %7s %7s %12s\n", "id", "class", "IoU %", "acc %", "pixels");
-  for (int c = 0; c < k; ++c)
-    std::printf("%3d %-18s %7.2f %7.2f %12llu\n", c, class_name(k, c).c_str(), 100 * iou[c], 100 * recall[c],
-                static_cast<unsigned long long>(truth_count[c]));
-  std::printf("mIoU %.2f\n", miou);
-  std::printf("pixel accuracy %.2f\n", pixel_acc);
+              n == 1 ? "" : "s", used_vim ? "VIM" : "exact", o.ignore, static_cast<unsigned long long>(confusion.ignored()));
+  const double miou = confusion.print();
   std::printf("time %.1f s: %.1f s inference (%.1f ms/image, %d thread%s), the rest loading and scoring\n", total_s, inference_s,
               1000 * inference_s / n, threads, threads == 1 ? "" : "s");
   if (o.expect_miou >= 0) {
