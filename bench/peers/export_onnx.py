@@ -180,10 +180,10 @@ def calibration_frames(shared: str) -> list[torch.Tensor] | None:
             for f in names[::step][:CALIBRATION_FRAMES]]
 
 
-def export(model: ref.PPMobileSeg, name: str, out_dir: str, h: int, w: int, force: bool, calib, labels_only=False):
-    """Writes NAME[.HxW].{body,labels}.onnx and, with calibration frames, the int8 QDQ models
-    NAME_int8[.HxW].*.onnx and NAME_int8_allconvs[.HxW].*.onnx."""
-    size_tag = "" if (h, w) == (512, 512) else f".{h}x{w}"
+def export(model: ref.PPMobileSeg, name: str, out_dir: str, h: int, w: int, force: bool, calib, size_tag="",
+           labels_only=False):
+    """Writes NAME{size_tag}.{body,labels}.onnx at h x w and, with calibration frames, the int8
+    QDQ models NAME_int8{size_tag}.*.onnx and NAME_int8_allconvs{size_tag}.*.onnx."""
     parts = ("labels",) if labels_only else ("body", "labels")
     paths = {p: os.path.join(out_dir, f"{name}{size_tag}.{p}.onnx") for p in parts}
     int8_paths = {(suffix, p): os.path.join(out_dir, f"{name}{suffix}{size_tag}.{p}.onnx")
@@ -276,13 +276,13 @@ def main():
                 print(f"{name}: {path} not found, skipped")
                 continue
             model = None
-            for size, labels_only in (((h, w), False), (tuple(a.eval_size), True)):
-                tag = "" if size == (512, 512) else f".{size[0]}x{size[1]}"
+            eh, ew = a.eval_size
+            for size, tag, labels_only in (((h, w), "", False), ((eh, ew), f".{eh}x{ew}", True)):
                 parts = ("labels",) if labels_only else ("body", "labels")
                 want = [f"{name}{s}{tag}.{p}.onnx" for s in ("", *INT8_SCOPES) if s == "" or calib for p in parts]
                 if a.force or not all(os.path.exists(os.path.join(a.out, f)) for f in want):
                     model = model or ref.load_pdparams(path)
-                    export(model, name, a.out, *size, a.force, calib, labels_only)
+                    export(model, name, a.out, *size, a.force, calib, tag, labels_only)
             link(os.path.join(ROOT, rel), os.path.join(a.out, f"{name}.pms"))
             if calib:
                 link(os.path.join(ROOT, rel.replace(".pms", "_int8.pms")), os.path.join(a.out, f"{name}_int8.pms"))

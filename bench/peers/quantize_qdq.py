@@ -3,9 +3,10 @@ models export_onnx.py writes. Used by export_onnx.py; the same steps ONNX Runtim
 quantize_static(QuantFormat.QDQ, per_channel=True, MinMax calibration) takes, written with
 python3-onnx alone (ONNX Runtime's Python package is not installable here).
 
-What is quantized: every Conv with a 1x1 kernel and group 1, the layers pms runs as int8
-(weights/FORMAT.md section 7). Everything else (stem, depthwise convs, attention, resizes,
-sigmoids, the argmax) stays float32, as in pms.
+What is quantized, by scope: "pointwise", every Conv with a 1x1 kernel and group 1, the layers
+pms runs as int8 (weights/FORMAT.md section 7), everything else (stem, depthwise convs,
+attention, resizes, sigmoids, the argmax) float32 as in pms; or "all", every Conv (the stem and
+the depthwise convs too, as quantize_static would), which keeps more of ORT's graph in int8.
 * weights: per output channel, symmetric int8: s_w[o] = max_i |w[o][i]| / 127 (1 for a zero
   row), q = round_half_even(w / s_w) in [-127, 127]; DequantizeLinear(axis 0).
 * bias: int32 at scale s_x * s_w[o] (what QLinearConv takes).
@@ -18,7 +19,7 @@ into int32). The output QDQ pair is what a static QDQ model has; pms has none (i
 stay float32), so ORT rounds its activations twice per conv where pms rounds them once.
 
 Calibration: the ranges come from the PyTorch module that was exported (forward hooks on its
-1x1 convs), matched to the ONNX Conv nodes by their weight tensors (bit-identical floats).
+convs), matched to the ONNX Conv nodes by their weight tensors (bit-identical floats).
 """
 from __future__ import annotations
 

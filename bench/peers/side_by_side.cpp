@@ -6,7 +6,8 @@
 // DIR holds NAME.pms, NAME.body.onnx and NAME.labels.onnx per weights set (made by
 // bench/peers/export_onnx.py; bench/peers/run.sh does everything). A set named ..._int8 or
 // ..._int8_allconvs runs MobileSeg<V, Int8> against ORT's static QDQ int8 model
-// (bench/peers/quantize_qdq.py: the pointwise convs, or every conv, in int8); the others fp32. For each set and thread count it times, alternately A B A B ... after warm-up:
+// (bench/peers/quantize_qdq.py: the pointwise convs, or every conv, in int8); the others
+// fp32. For each set and thread count it times, alternately A B A B ... after warm-up:
 //   body       pms logits()                      vs  ORT body model   (image -> low-res logits)
 //   to labels  pms segment() VIM, pms exact      vs  ORT labels model (image -> int32 labels,
 //              (int32 labels, like ORT's)            all K classes upsampled, argmax)
