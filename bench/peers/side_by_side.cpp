@@ -371,7 +371,7 @@ Row alternate(const Options& o, std::vector<std::pair<std::string, std::function
 struct Target {
   double body, vim, exact;
 };
-// The targets of the fp32 issue; at int8 (against ORT's QDQ model) only the body's, 0.7.
+// The fp32 targets; at int8 (against ORT's QDQ model) only the body's, 0.7.
 Target target_for(const std::string& set) {
   if (is_int8(set)) return Target{0.7, 0, 0};
   return set.starts_with("tiny") ? Target{0.75, 0.2, 0.5} : Target{0.8, 0.3, 0.5};
