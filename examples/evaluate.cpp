@@ -135,12 +135,7 @@ int run(const Options& o, std::span<const std::byte> weights) {
     }
     RgbImage photo;
     GrayImage truth;
-    std::string error;
-    if (!load_rgb(image_path.string(), photo, error)) fail(error);
-    if (!load_gray8(label_path.string(), truth, error)) fail(error);
-    if (truth.width != photo.width || truth.height != photo.height)
-      fail(label_path.string() + ": label map is " + std::to_string(truth.width) + "x" + std::to_string(truth.height) + ", its image " +
-           image_path.filename().string() + " is " + std::to_string(photo.width) + "x" + std::to_string(photo.height));
+    if (const std::string e = load_labelled_pair(image_path, label_path, photo, truth); !e.empty()) fail(e);
     if (const pms::Status s = Model::check_size(photo.height, photo.width); s != pms::Status::ok)
       fail(image_path.string() + ": " + pms::describe(s) + " (" + std::to_string(photo.width) + "x" + std::to_string(photo.height) + ")");
 

@@ -112,12 +112,7 @@ int run(const Options& o) {
   for (const auto& [image_path, label_path] : pairs) {
     RgbImage photo;
     GrayImage truth;
-    std::string error;
-    if (!load_rgb(image_path.string(), photo, error)) die(error);
-    if (!load_gray8(label_path.string(), truth, error)) die(error);
-    if (truth.width != photo.width || truth.height != photo.height)
-      die(label_path.string() + ": label map is " + std::to_string(truth.width) + "x" + std::to_string(truth.height) + ", its image " +
-          image_path.filename().string() + " is " + std::to_string(photo.width) + "x" + std::to_string(photo.height));
+    if (const std::string e = load_labelled_pair(image_path, label_path, photo, truth); !e.empty()) die(e);
     if (photo.width != w || photo.height != h)
       die(image_path.string() + ": image is " + std::to_string(photo.width) + "x" + std::to_string(photo.height) + ", the model takes " +
           std::to_string(w) + "x" + std::to_string(h) + " only (its input size is fixed at export; nothing is resized)");

@@ -1,5 +1,5 @@
 // examples/common/labelled_set.hpp: a data set of images and label maps in two folders, paired
-// by file stem, and its confusion matrix: what evaluate (pms) and bench/peers/ort_evaluate
+// by file stem, read pair by pair, and its confusion matrix: what evaluate (pms) and bench/peers/ort_evaluate
 // (ONNX Runtime) score. Not part of the library.
 #pragma once
 
@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/image_io.hpp"
 #include "common/palette.hpp"
 
 namespace pms_examples {
@@ -77,6 +78,18 @@ std::vector<std::pair<std::filesystem::path, std::filesystem::path>> labelled_im
   }
   if (pairs.empty()) fail("no images (.png, .jpg, .jpeg, .ppm, .pgm, .pnm) in " + images);
   return pairs;
+}
+
+// Reads one pair of labelled_images: the image as 8-bit RGB, its label map as 8-bit class ids,
+// which must have the image's size. Returns "" or the error, one line that names the file.
+inline std::string load_labelled_pair(const std::filesystem::path& image_path, const std::filesystem::path& label_path, RgbImage& photo,
+                                      GrayImage& truth) {
+  std::string error;
+  if (!load_rgb(image_path.string(), photo, error) || !load_gray8(label_path.string(), truth, error)) return error;
+  if (truth.width != photo.width || truth.height != photo.height)
+    return label_path.string() + ": label map is " + std::to_string(truth.width) + "x" + std::to_string(truth.height) + ", its image " +
+           image_path.filename().string() + " is " + std::to_string(photo.width) + "x" + std::to_string(photo.height);
+  return {};
 }
 
 // One confusion matrix over a whole set, counts[truth][prediction], K x K. IoU_c = TP / (TP +
