@@ -30,7 +30,6 @@ void check(bool ok, const std::string& what) {
   }
 }
 
-
 struct Labels {
   std::vector<std::uint8_t> exact, vim, int8;
 };
