@@ -180,15 +180,24 @@ def calibration_frames(shared: str) -> list[torch.Tensor] | None:
             for f in names[::step][:CALIBRATION_FRAMES]]
 
 
+def model_paths(out_dir: str, name: str, size_tag: str, labels_only: bool, int8: bool) -> dict[tuple[str, str], str]:
+    """{(suffix, part): path} of the ONNX models export() writes: NAME{suffix}{size_tag}.{part}.onnx
+    for the fp32 suffix "" and, with int8, each suffix of INT8_SCOPES."""
+    parts = ("labels",) if labels_only else ("body", "labels")
+    return {(suffix, part): os.path.join(out_dir, f"{name}{suffix}{size_tag}.{part}.onnx")
+            for suffix in ("", *INT8_SCOPES) if suffix == "" or int8 for part in parts}
+
+
+def all_exist(paths: dict) -> bool:
+    return all(os.path.exists(f) for f in paths.values())
+
+
 def export(model: ref.PPMobileSeg, name: str, out_dir: str, h: int, w: int, force: bool, calib, size_tag="",
            labels_only=False):
-    """Writes NAME{size_tag}.{body,labels}.onnx at h x w and, with calibration frames, the int8
-    QDQ models NAME_int8{size_tag}.*.onnx and NAME_int8_allconvs{size_tag}.*.onnx."""
-    parts = ("labels",) if labels_only else ("body", "labels")
-    paths = {p: os.path.join(out_dir, f"{name}{size_tag}.{p}.onnx") for p in parts}
-    int8_paths = {(suffix, p): os.path.join(out_dir, f"{name}{suffix}{size_tag}.{p}.onnx")
-                  for suffix in INT8_SCOPES for p in parts} if calib else {}
-    if not force and all(os.path.exists(f) for f in [*paths.values(), *int8_paths.values()]):
+    """Writes the models of model_paths() at h x w: NAME{size_tag}.{body,labels}.onnx and, with
+    calibration frames, the int8 QDQ models NAME_int8{size_tag}.* and NAME_int8_allconvs{size_tag}.*."""
+    paths = model_paths(out_dir, name, size_tag, labels_only, calib is not None)
+    if not force and all_exist(paths):
         return
     img = convert.selftest_image(h, w, seed=7)
     x = ref.preprocess(img)
@@ -207,20 +216,24 @@ def export(model: ref.PPMobileSeg, name: str, out_dir: str, h: int, w: int, forc
         raise SystemExit(f"{name}: the export path does not match the reference")
     nets = {"body": (exp, "logits"), "labels": (LabelsModel(exp), "labels")}
     with export_ops():
-        for part, path in paths.items():
+        for (suffix, part), path in paths.items():
+            if suffix != "":
+                continue
             net, out_name = nets[part]
             tmp = path + ".tmp"
             torch.onnx.export(net, (x,), tmp, opset_version=OPSET, input_names=["x"], output_names=[out_name],
                               do_constant_folding=True)
             os.replace(tmp, path)
             print(f"  wrote {path} ({os.path.getsize(path)} bytes)", flush=True)
-    if not int8_paths:
+    if calib is None:
         return
     import onnx
     import quantize_qdq
     ranges = quantize_qdq.calibrate(exp, calib, scope="all")  # a superset of the pointwise ranges
-    for (suffix, part), path in int8_paths.items():
-        qdq, count = quantize_qdq.quantize(onnx.load(paths[part]), ranges, INT8_SCOPES[suffix])
+    for (suffix, part), path in paths.items():
+        if suffix == "":
+            continue
+        qdq, count = quantize_qdq.quantize(onnx.load(paths[("", part)]), ranges, INT8_SCOPES[suffix])
         onnx.save(qdq, path + ".tmp")
         os.replace(path + ".tmp", path)
         print(f"  wrote {path} ({os.path.getsize(path)} bytes, {count} convs in QDQ form)", flush=True)
@@ -264,9 +277,7 @@ def main():
         if calib:
             link(f"{name}_int8.pms", os.path.join(a.out, f"{name}_int8_allconvs.pms"))
         variant, k = make_golden.RANDOM_WEIGHTS[name][:2]
-        if a.force or not all(os.path.exists(os.path.join(a.out, f)) for f in
-                              [f"{name}.body.onnx", f"{name}.labels.onnx"] +
-                              ([f"{name}{s}.{p}.onnx" for s in INT8_SCOPES for p in ("body", "labels")] if calib else [])):
+        if a.force or not all_exist(model_paths(a.out, name, "", False, calib is not None)):
             params, _ = make_golden.random_weights(name)
             export(ref.load_state(ref.build(variant, k), params), name, a.out, h, w, a.force, calib)
     if not a.no_camvid:
@@ -278,9 +289,7 @@ def main():
             model = None
             eh, ew = a.eval_size
             for size, tag, labels_only in (((h, w), "", False), ((eh, ew), f".{eh}x{ew}", True)):
-                parts = ("labels",) if labels_only else ("body", "labels")
-                want = [f"{name}{s}{tag}.{p}.onnx" for s in ("", *INT8_SCOPES) if s == "" or calib for p in parts]
-                if a.force or not all(os.path.exists(os.path.join(a.out, f)) for f in want):
+                if a.force or not all_exist(model_paths(a.out, name, tag, labels_only, calib is not None)):
                     model = model or ref.load_pdparams(path)
                     export(model, name, a.out, *size, a.force, calib, tag, labels_only)
             link(os.path.join(ROOT, rel), os.path.join(a.out, f"{name}.pms"))
